@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Makes a local PostgreSQL ready for UsageSlices: installs it from Debian's packages if missing,
+# starts it, and creates the app role and its databases. Idempotent and prompt-free.
+# When ConnectionStrings__Postgres is set, that server is used as it is and nothing is installed.
+set -euo pipefail
+
+if [ -n "${ConnectionStrings__Postgres:-}" ]; then
+  echo "ensure-database: using ConnectionStrings__Postgres; nothing to install."
+  exit 0
+fi
+
+role="usage_slices"
+databases=("usage_slices" "usage_slices_tests")
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  echo "ensure-database: installing PostgreSQL from Debian's packages"
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql postgresql-contrib
+fi
+
+version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main"' | grep -q .; then
+  "${sudo_cmd[@]}" pg_createcluster "$version" main
+fi
+if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" && $4 == "online"' | grep -q .; then
+  echo "ensure-database: starting PostgreSQL $version"
+  "${sudo_cmd[@]}" pg_ctlcluster "$version" main start
+fi
+
+for _ in $(seq 1 60); do
+  pg_isready -q -h localhost && break
+  sleep 0.5
+done
+pg_isready -h localhost
+
+as_postgres() { "${sudo_cmd[@]}" runuser -u postgres -- "$@"; }
+
+if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" != "1" ]; then
+  as_postgres psql -q -c "CREATE ROLE $role LOGIN PASSWORD '$role'"
+fi
+for db in "${databases[@]}"; do
+  if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
+    as_postgres createdb -O "$role" "$db"
+  fi
+done
+echo "ensure-database: PostgreSQL $version ready; role $role owns ${databases[*]}"

@@ -1,0 +1,77 @@
+using FluentValidation;
+using Marten;
+using UsageSlices.Domain;
+using UsageSlices.Infrastructure;
+
+namespace UsageSlices.Features.CheckingLimits;
+
+/// <summary>May <paramref name="OrgId"/> use <paramref name="Quantity"/> more of <paramref name="Feature"/> now? Changes nothing.</summary>
+public sealed record CheckLimit(string OrgId, string Feature, long Quantity)
+{
+    public sealed class Validator : AbstractValidator<CheckLimit>
+    {
+        public Validator()
+        {
+            RuleFor(x => x.OrgId).MustBeOrgId();
+            RuleFor(x => x.Feature).MustBeFeatureCode();
+            RuleFor(x => x.Quantity).InclusiveBetween(1, ValidationRules.MaxQuantity)
+                .WithMessage($"The quantity is a whole number from 1 to {ValidationRules.MaxQuantity:N0}.");
+        }
+    }
+}
+
+public sealed record CheckLimitResponse(
+    string OrgId,
+    string Feature,
+    FeatureKind Kind,
+    string Tier,
+    bool Allowed,
+    string? Reason,
+    long Requested,
+    long Used,
+    long? Limit,
+    long? Remaining,
+    bool Unlimited,
+    DateTimeOffset? PeriodStart,
+    DateTimeOffset? PeriodEnd,
+    DateTimeOffset? ResetsAt,
+    DateTimeOffset AsOf);
+
+public static class CheckLimitHandler
+{
+    public static async Task<Outcome<CheckLimitResponse>> Handle(
+        CheckLimit query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
+    {
+        var organisation = await session.LoadAsync<Organisation>(query.OrgId, cancellation);
+        if (organisation is null)
+            return Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
+        var feature = await session.LoadAsync<UsageFeature>(query.Feature, cancellation);
+        if (feature is null)
+            return Problems.Invalid("feature", $"'{query.Feature}' is not a feature of the catalog.");
+
+        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation);
+        var limit = tier?.LimitOf(feature) ?? TierLimit.NotInTier(feature.Kind);
+        var now = time.GetUtcNow();
+        var period = Periods.For(feature, now, organisation.BillingAnchorDay);
+        var counter = feature.IsCounted
+            ? await session.LoadAsync<UsageCounter>(UsageCounter.KeyFor(organisation.Id, feature, period), cancellation)
+            : null;
+
+        var standing = FeatureStanding.Of(feature, limit, counter?.Used ?? 0, period);
+        var reason = UsageRules.RefusalReason(feature.Kind, limit, standing.Used, query.Quantity);
+        return new CheckLimitResponse(
+            organisation.Id, feature.Code, feature.Kind, organisation.Tier, reason is null, reason, query.Quantity,
+            standing.Used, standing.Limit, standing.Remaining, standing.Unlimited,
+            standing.PeriodStart, standing.PeriodEnd, standing.ResetsAt, now);
+    }
+}
+
+public static class CheckLimitEndpoint
+{
+    public static void MapCheckLimit(this IEndpointRouteBuilder api) =>
+        api.MapGet("/usage/{orgId}/check/{feature}", (string orgId, string feature, HttpContext http, long quantity = 1) =>
+                http.Send<CheckLimit, CheckLimitResponse>(new CheckLimit(orgId, feature, quantity)))
+            .RequireAuthorization(Scopes.Read)
+            .WithName("CheckLimit")
+            .WithSummary("Whether an organisation may use a quantity of a feature now; changes nothing.");
+}

@@ -1,0 +1,70 @@
+using FluentValidation;
+using Marten;
+using UsageSlices.Domain;
+using UsageSlices.Infrastructure;
+
+namespace UsageSlices.Features.GettingLimits;
+
+/// <summary>Every feature's limit and usage for one organisation.</summary>
+public sealed record GetLimits(string OrgId)
+{
+    public sealed class Validator : AbstractValidator<GetLimits>
+    {
+        public Validator() => RuleFor(x => x.OrgId).MustBeOrgId();
+    }
+}
+
+public sealed record TierSummary(string Code, string Name, decimal PriceMonthly, string Currency);
+
+public sealed record FeatureLimit(
+    string Feature,
+    FeatureKind Kind,
+    ResetPeriod? Period,
+    bool Enabled,
+    long? Limit,
+    long Used,
+    long? Remaining,
+    bool Unlimited,
+    DateTimeOffset? PeriodStart,
+    DateTimeOffset? PeriodEnd,
+    DateTimeOffset? ResetsAt);
+
+public sealed record GetLimitsResponse(string OrgId, TierSummary Tier, IReadOnlyList<FeatureLimit> Features, DateTimeOffset AsOf);
+
+public static class GetLimitsHandler
+{
+    public static async Task<Outcome<GetLimitsResponse>> Handle(
+        GetLimits query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
+    {
+        var organisation = await session.LoadAsync<Organisation>(query.OrgId, cancellation);
+        if (organisation is null)
+            return Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
+
+        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation)
+            ?? new SubscriptionTier(organisation.Tier, organisation.Tier, 0m, "USD", new Dictionary<string, TierLimit>());
+        var features = await session.Query<UsageFeature>().OrderBy(f => f.Code).ToListAsync(cancellation);
+        var now = time.GetUtcNow();
+        var periods = features.ToDictionary(f => f.Code, f => Periods.For(f, now, organisation.BillingAnchorDay));
+        var counterKeys = features.Where(f => f.IsCounted).Select(f => UsageCounter.KeyFor(organisation.Id, f, periods[f.Code]));
+        var counters = (await session.LoadManyAsync<UsageCounter>(cancellation, counterKeys)).ToDictionary(c => c.Feature, c => c.Used);
+
+        var limits = features.Select(feature =>
+        {
+            var standing = FeatureStanding.Of(feature, tier.LimitOf(feature), counters.GetValueOrDefault(feature.Code), periods[feature.Code]);
+            return new FeatureLimit(
+                feature.Code, feature.Kind, feature.Period, standing.Enabled, standing.Limit, standing.Used, standing.Remaining,
+                standing.Unlimited, standing.PeriodStart, standing.PeriodEnd, standing.ResetsAt);
+        }).ToList();
+        return new GetLimitsResponse(organisation.Id, new TierSummary(tier.Code, tier.Name, tier.PriceMonthly, tier.Currency), limits, now);
+    }
+}
+
+public static class GetLimitsEndpoint
+{
+    public static void MapGetLimits(this IEndpointRouteBuilder api) =>
+        api.MapGet("/usage/{orgId}/limits", (string orgId, HttpContext http) =>
+                http.Send<GetLimits, GetLimitsResponse>(new GetLimits(orgId)))
+            .RequireAuthorization(Scopes.Read)
+            .WithName("GetLimits")
+            .WithSummary("Every feature's limit, usage and period for an organisation.");
+}

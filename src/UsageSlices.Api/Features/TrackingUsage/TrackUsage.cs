@@ -1,0 +1,159 @@
+using FluentValidation;
+using Marten;
+using Microsoft.Extensions.Options;
+using UsageSlices.Domain;
+using UsageSlices.Infrastructure;
+
+namespace UsageSlices.Features.TrackingUsage;
+
+/// <summary>The body of <c>POST /api/v1/usage/{orgId}/track</c>.</summary>
+public sealed record TrackUsageBody(
+    string? Feature,
+    long Quantity = 1,
+    string? IdempotencyKey = null,
+    DateTimeOffset? OccurredAt = null,
+    bool Enforce = false,
+    Dictionary<string, string>? Properties = null);
+
+/// <summary>Organisation <paramref name="OrgId"/> used <paramref name="Quantity"/> of <paramref name="Feature"/>.</summary>
+/// <param name="IdempotencyKeyHeader">The <c>Idempotency-Key</c> header; when the body has a key too, both must agree.</param>
+public sealed record TrackUsage(
+    string OrgId,
+    string Feature,
+    long Quantity,
+    string? IdempotencyKey,
+    string? IdempotencyKeyHeader,
+    DateTimeOffset? OccurredAt,
+    bool Enforce,
+    IReadOnlyDictionary<string, string>? Properties)
+{
+    public const int MaxProperties = 16;
+    public const int MaxPropertyKeyLength = 64;
+    public const int MaxPropertyValueLength = 256;
+
+    public string? Key => IdempotencyKey ?? IdempotencyKeyHeader;
+
+    public sealed class Validator : AbstractValidator<TrackUsage>
+    {
+        public Validator(TimeProvider time, IOptions<UsageSettings> settings)
+        {
+            RuleFor(x => x.OrgId).MustBeOrgId();
+            RuleFor(x => x.Feature).MustBeFeatureCode();
+            RuleFor(x => x.Quantity).NotEqual(0).InclusiveBetween(-ValidationRules.MaxQuantity, ValidationRules.MaxQuantity)
+                .WithMessage($"The quantity is a whole number from -{ValidationRules.MaxQuantity:N0} to {ValidationRules.MaxQuantity:N0}, not 0 (negative only to release an allocation).");
+            RuleFor(x => x.IdempotencyKey).MustBeIdempotencyKey().When(x => x.IdempotencyKey is not null);
+            RuleFor(x => x.IdempotencyKeyHeader).MustBeIdempotencyKey().OverridePropertyName("Idempotency-Key")
+                .When(x => x.IdempotencyKeyHeader is not null);
+            RuleFor(x => x.IdempotencyKeyHeader).Equal(x => x.IdempotencyKey).OverridePropertyName("Idempotency-Key")
+                .When(x => x.IdempotencyKey is not null && x.IdempotencyKeyHeader is not null)
+                .WithMessage("The Idempotency-Key header and the body's idempotencyKey differ.");
+            RuleFor(x => x.OccurredAt)
+                .Must(at => at <= time.GetUtcNow() + UsageSettings.FutureTolerance)
+                .WithMessage($"occurredAt may be at most {UsageSettings.FutureTolerance.TotalMinutes} minutes in the future.")
+                .Must(at => at >= time.GetUtcNow() - settings.Value.LateEventWindow)
+                .WithMessage($"occurredAt may be at most {settings.Value.LateEventWindow.TotalDays} days in the past (Usage:LateEventWindow).")
+                .When(x => x.OccurredAt is not null);
+            RuleFor(x => x.Properties).Must(properties => properties is null || properties.Count <= MaxProperties)
+                .WithMessage($"At most {MaxProperties} properties.");
+            RuleForEach(x => x.Properties)
+                .Must(p => p.Key.Length is > 0 and <= MaxPropertyKeyLength && p.Value is { Length: <= MaxPropertyValueLength })
+                .WithMessage($"A property has a key of 1-{MaxPropertyKeyLength} characters and a string value of at most {MaxPropertyValueLength}.")
+                .OverridePropertyName("properties");
+        }
+    }
+}
+
+public sealed record TrackUsageResponse(
+    string OrgId,
+    string Feature,
+    long Quantity,
+    Guid EventId,
+    bool Duplicate,
+    long Used,
+    long? Limit,
+    long? Remaining,
+    bool Unlimited,
+    bool OverLimit,
+    DateTimeOffset? PeriodStart,
+    DateTimeOffset? PeriodEnd);
+
+/// <summary>An idempotency key already used by an organisation, with the result of its first call; keyed <c>{orgId}:{key}</c>.</summary>
+public sealed record IdempotencyRecord(string Id, string Feature, long Quantity, TrackUsageResponse Result)
+{
+    public static string KeyFor(string orgId, string key) => $"{orgId}:{key}";
+}
+
+public static class TrackUsageHandler
+{
+    public static async Task<Outcome<TrackUsageResponse>> Handle(
+        TrackUsage command, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
+    {
+        var organisation = await session.LoadAsync<Organisation>(command.OrgId, cancellation);
+        if (organisation is null)
+            return Problems.NotFound($"Organisation '{command.OrgId}' is not registered.");
+
+        var feature = await session.LoadAsync<UsageFeature>(command.Feature, cancellation);
+        if (feature is null)
+            return Problems.Invalid("feature", $"'{command.Feature}' is not a feature of the catalog.");
+        if (!feature.IsCounted)
+            return Problems.Invalid("feature", $"{feature.Code} is a boolean feature: there is nothing to count.");
+        if (feature.Kind == FeatureKind.Metered && command.Quantity < 0)
+            return Problems.Invalid("quantity", $"{feature.Code} is metered: only positive quantities can be tracked.");
+
+        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation);
+        var limit = tier?.LimitOf(feature) ?? TierLimit.NotInTier(feature.Kind);
+        var now = time.GetUtcNow();
+        var occurredAt = command.OccurredAt ?? now;
+        var period = Periods.For(feature, occurredAt, organisation.BillingAnchorDay);
+
+        // The lock on the usage stream serialises every writer of this (organisation, feature, period), across
+        // instances, so the enforce decision below is taken on the current count.
+        var stream = await session.Events.FetchForExclusiveWriting<UsageCounter>(
+            UsageCounter.KeyFor(organisation.Id, feature, period), cancellation);
+
+        if (command.Key is { } key)
+        {
+            var first = await session.LoadAsync<IdempotencyRecord>(IdempotencyRecord.KeyFor(organisation.Id, key), cancellation);
+            if (first is not null)
+            {
+                return first.Feature == feature.Code && first.Quantity == command.Quantity
+                    ? first.Result with { Duplicate = true }
+                    : Problems.Conflict($"Idempotency key '{key}' was first used for {first.Quantity} of {first.Feature}; a retry must send the same feature and quantity.");
+            }
+        }
+
+        var used = stream.Aggregate?.Used ?? 0;
+        if (feature.Kind == FeatureKind.Allocation && used + command.Quantity < 0)
+            return Problems.Conflict($"Releasing {-command.Quantity} of {feature.Code} would take its usage below zero: {used} is allocated.");
+
+        if (command.Enforce && UsageRules.RefusalReason(feature.Kind, limit, used, command.Quantity) is { } reason)
+        {
+            return Problems.PaymentRequired(
+                $"{feature.Code}: {command.Quantity} more would exceed the {organisation.Tier} tier's limit of {limit.Max}; nothing was recorded.",
+                new Dictionary<string, object?>
+                {
+                    ["orgId"] = organisation.Id,
+                    ["feature"] = feature.Code,
+                    ["reason"] = reason,
+                    ["requested"] = command.Quantity,
+                    ["used"] = used,
+                    ["limit"] = limit.Max,
+                    ["remaining"] = UsageRules.Remaining(limit, used),
+                });
+        }
+
+        var recorded = new UsageRecorded(
+            Guid.CreateVersion7(now), organisation.Id, feature.Code, command.Quantity, occurredAt, now,
+            period?.Start, period?.End, command.Key, command.Properties);
+        stream.AppendOne(recorded);
+
+        var usedNow = used + command.Quantity;
+        var response = new TrackUsageResponse(
+            organisation.Id, feature.Code, command.Quantity, recorded.EventId, Duplicate: false,
+            usedNow, limit.Max, UsageRules.Remaining(limit, usedNow), UsageRules.IsUnlimited(feature.Kind, limit),
+            UsageRules.IsOver(limit, usedNow), period?.Start, period?.End);
+        if (command.Key is { } newKey)
+            session.Insert(new IdempotencyRecord(IdempotencyRecord.KeyFor(organisation.Id, newKey), feature.Code, command.Quantity, response));
+        return response;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace UsageSlices.Infrastructure;
+
+public static class Scopes
+{
+    public const string Read = "usage:read";
+    public const string Write = "usage:write";
+    public const string Admin = "usage:admin";
+
+    public static readonly IReadOnlyList<string> All = [Read, Write, Admin];
+}
+
+public static class Claims
+{
+    public const string OrgId = "org_id";
+    public const string Scope = "scope";
+    public const string Subject = "sub";
+
+    public static bool HasScope(this ClaimsPrincipal user, string scope) =>
+        user.FindAll(Scope).Any(claim => claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(scope));
+
+    public static string Actor(this ClaimsPrincipal user) => user.FindFirstValue(Subject) ?? "unknown";
+}
+
+/// <summary>The <c>Auth</c> section: DESIGN.md's key names and defaults.</summary>
+public sealed class AuthSettings
+{
+    /// <summary>
+    /// Ships for local use only: Development falls back to it when no key is configured, and every other environment
+    /// refuses to start with it, since anyone can read it here.
+    /// </summary>
+    public const string DevelopmentSigningKey = "usage-slices-development-signing-key-do-not-use-in-production";
+
+    public const int MinimumKeyBytes = 32;
+
+    public string? SigningKey { get; set; }
+    public string Issuer { get; set; } = "usage-slices";
+    public string Audience { get; set; } = "usage-slices-api";
+    public string? Authority { get; set; }
+
+    public static AuthSettings From(IConfiguration configuration, IHostEnvironment environment)
+    {
+        var settings = configuration.GetSection("Auth").Get<AuthSettings>() ?? new AuthSettings();
+        if (environment.IsDevelopment())
+        {
+            settings.SigningKey ??= settings.Authority is null ? DevelopmentSigningKey : null;
+            return settings;
+        }
+
+        if (settings.SigningKey is null && settings.Authority is null)
+            throw new InvalidOperationException("Auth:SigningKey or Auth:Authority must be configured outside Development.");
+        if (settings.SigningKey == DevelopmentSigningKey)
+            throw new InvalidOperationException("Auth:SigningKey is the development key, which is public; configure a secret key outside Development.");
+        if (settings.SigningKey is { } key && Encoding.UTF8.GetByteCount(key) < MinimumKeyBytes)
+            throw new InvalidOperationException($"Auth:SigningKey must be at least {MinimumKeyBytes} bytes.");
+        return settings;
+    }
+
+    public SymmetricSecurityKey? SecurityKey() =>
+        SigningKey is null ? null : new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey));
+}
+
+/// <summary>Mints HS256 tokens with the configured key: for the <c>token</c> command and for tests.</summary>
+public sealed class TokenIssuer(AuthSettings settings, TimeProvider time)
+{
+    public string Mint(string subject, string? orgId, IEnumerable<string> scopes, TimeSpan lifetime)
+    {
+        var key = settings.SecurityKey()
+            ?? throw new InvalidOperationException("Tokens can be minted only with Auth:SigningKey; with Auth:Authority, ask the identity provider.");
+        var now = time.GetUtcNow().UtcDateTime;
+        var claims = new Dictionary<string, object>
+        {
+            [Claims.Subject] = subject,
+            [Claims.Scope] = string.Join(' ', scopes),
+        };
+        if (orgId is not null)
+            claims[Claims.OrgId] = orgId;
+
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = settings.Issuer,
+            Audience = settings.Audience,
+            Claims = claims,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now.Add(lifetime),
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
+        });
+    }
+}
+
+/// <summary>A route needs this scope (admin holds every scope) and, unless admin, the token's own organisation.</summary>
+public sealed record ScopeRequirement(string Scope) : IAuthorizationRequirement;
+
+public sealed class ScopeRequirementHandler : AuthorizationHandler<ScopeRequirement>
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
+    {
+        var user = context.User;
+        if (user.HasScope(Scopes.Admin))
+        {
+            context.Succeed(requirement);
+            return Task.CompletedTask;
+        }
+
+        if (!user.HasScope(requirement.Scope))
+        {
+            context.Fail(new AuthorizationFailureReason(this, $"The token lacks the scope {requirement.Scope}."));
+            return Task.CompletedTask;
+        }
+
+        var routeOrgId = (context.Resource as HttpContext)?.GetRouteValue("orgId") as string;
+        if (routeOrgId is not null && user.FindFirstValue(Claims.OrgId) != routeOrgId)
+        {
+            context.Fail(new AuthorizationFailureReason(this, "The token does not belong to this organisation."));
+            return Task.CompletedTask;
+        }
+
+        context.Succeed(requirement);
+        return Task.CompletedTask;
+    }
+}
+
+public static class AuthenticationSetup
+{
+    public static IServiceCollection AddUsageAuthentication(this IServiceCollection services, AuthSettings settings)
+    {
+        services.AddSingleton(settings);
+        services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<IAuthorizationHandler, ScopeRequirementHandler>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
+        {
+            options.MapInboundClaims = false;
+            options.Authority = settings.Authority;
+            options.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = settings.Issuer,
+                ValidAudience = settings.Audience,
+                ClockSkew = TimeSpan.FromSeconds(30),
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+                NameClaimType = Claims.Subject,
+            };
+            if (settings.SecurityKey() is { } key)
+            {
+                options.TokenValidationParameters.IssuerSigningKey = key;
+                // Pinning the algorithm stops a token signed with another algorithm (or none) being tried against the key.
+                options.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+            }
+        });
+
+        var authorization = services.AddAuthorizationBuilder();
+        foreach (var scope in Scopes.All)
+            authorization.AddPolicy(scope, policy => policy.RequireAuthenticatedUser().AddRequirements(new ScopeRequirement(scope)));
+        return services;
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace UsageSlices.Infrastructure;
+
+/// <summary>
+/// Every error leaves as RFC 9457 problem+json with type, title, status, detail and traceId: refusals from handlers,
+/// binding failures, authentication and authorisation failures, unknown routes, and exceptions (never a stack trace).
+/// </summary>
+public static class ProblemHandling
+{
+    public static IServiceCollection AddUsageProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+        {
+            var problem = context.ProblemDetails;
+            var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+            problem.Status = status;
+            problem.Type ??= $"https://httpwg.org/specs/rfc9110.html#status.{status}";
+            problem.Title ??= ReasonPhrase(status);
+            problem.Detail ??= DefaultDetail(status, problem.Title);
+            problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<ExceptionToProblem>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenAsProblem>();
+        // Binding failures throw, so that the exception handler can say what was wrong with the body.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    private static string ReasonPhrase(int status) =>
+        Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } phrase ? phrase : "Error";
+
+    private static string DefaultDetail(int status, string title) => status switch
+    {
+        StatusCodes.Status401Unauthorized => "A valid bearer token is required.",
+        StatusCodes.Status403Forbidden => "The token does not allow this request.",
+        StatusCodes.Status404NotFound => "There is nothing at this address.",
+        StatusCodes.Status405MethodNotAllowed => "This address does not accept that method.",
+        _ => title,
+    };
+
+    private sealed class ExceptionToProblem(IProblemDetailsService problems, ILogger<ExceptionToProblem> logger) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellation)
+        {
+            var problem = exception switch
+            {
+                BadHttpRequestException bad => new ProblemDetails
+                {
+                    Status = bad.StatusCode,
+                    Title = "The request could not be read.",
+                    Detail = bad.InnerException is JsonException json ? $"{bad.Message} {json.Message}" : bad.Message,
+                },
+                PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } => new ProblemDetails
+                {
+                    Status = StatusCodes.Status409Conflict,
+                    Title = "Conflict",
+                    Detail = "The request conflicts with data written at the same time; retry it.",
+                },
+                NpgsqlException or TimeoutException when !http.RequestAborted.IsCancellationRequested => new ProblemDetails
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "Service unavailable",
+                    Detail = "The database cannot be reached; retry shortly.",
+                },
+                _ => null,
+            };
+            if (problem is null)
+            {
+                logger.LogError(exception, "Unhandled exception on {Method} {Path}", http.Request.Method, http.Request.Path);
+                problem = new ProblemDetails
+                {
+                    Status = StatusCodes.Status500InternalServerError,
+                    Title = "Internal server error",
+                    Detail = "An unexpected error occurred; it has been logged with this traceId.",
+                };
+            }
+
+            http.Response.StatusCode = problem.Status!.Value;
+            return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+        }
+    }
+
+    /// <summary>Says which rule refused a token (missing scope, another organisation) instead of a bare 403.</summary>
+    private sealed class ForbiddenAsProblem(IProblemDetailsService problems) : IAuthorizationMiddlewareResultHandler
+    {
+        private readonly AuthorizationMiddlewareResultHandler fallback = new();
+
+        public async Task HandleAsync(RequestDelegate next, HttpContext http, AuthorizationPolicy policy, PolicyAuthorizationResult result)
+        {
+            if (!result.Forbidden || result.AuthorizationFailure is null)
+            {
+                await fallback.HandleAsync(next, http, policy, result);
+                return;
+            }
+
+            http.Response.StatusCode = StatusCodes.Status403Forbidden;
+            var reasons = result.AuthorizationFailure.FailureReasons.Select(reason => reason.Message).ToList();
+            await problems.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = StatusCodes.Status403Forbidden,
+                    Title = "Forbidden",
+                    Detail = reasons.Count > 0 ? string.Join(' ', reasons) : null,
+                },
+            });
+        }
+    }
+}

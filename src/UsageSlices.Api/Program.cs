@@ -1,0 +1,43 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using FluentValidation;
+using JasperFx;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using UsageSlices.Features;
+using UsageSlices.Infrastructure;
+
+var builder = WebApplication.CreateBuilder(args);
+// The runbook's curl commands call port 3000; --urls or ASPNETCORE_URLS still choose another.
+builder.WebHost.UseUrls(builder.Configuration["urls"] ?? "http://localhost:3000");
+
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.Configure<UsageSettings>(builder.Configuration.GetSection("Usage"));
+builder.Services.ConfigureHttpJsonOptions(options =>
+{
+    options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+    // No mass assignment: a property the contract does not name is an error, not silently dropped.
+    options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+    options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+});
+builder.Services.AddValidatorsFromAssemblyContaining<Program>();
+builder.Services.AddUsageProblemDetails();
+builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration, builder.Environment));
+builder.Services.AddOpenApi();
+builder.AddUsagePersistence();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapUsageApi();
+app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapOpenApi();
+
+return await app.RunJasperFxCommands(args);
+
+/// <summary>The web host's entry point, public so that tests can host it.</summary>
+public partial class Program;

@@ -1,0 +1,96 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Alba;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Shouldly;
+using UsageSlices.Infrastructure;
+
+namespace UsageSlices.Tests.Support;
+
+/// <summary>
+/// The base of every HTTP test: the shared host, data reset before each test, tokens, and scenario helpers that
+/// let tests read like the domain ("register acme on pro", "track 3 AI_MESSAGES").
+/// </summary>
+[Collection(nameof(AppCollection))]
+public abstract class ApiTest(AppFixture app) : IAsyncLifetime
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    protected IAlbaHost Host => app.Host;
+
+    protected static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    protected IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();
+
+    public async ValueTask InitializeAsync() => await app.ResetAsync();
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    protected string AdminToken => Mint("admin", null, Scopes.Admin);
+
+    protected string TokenFor(string orgId, params string[] scopes) =>
+        Mint("tester", orgId, scopes.Length == 0 ? [Scopes.Read, Scopes.Write] : scopes);
+
+    protected string Mint(string subject, string? orgId, params string[] scopes) =>
+        Host.Services.GetRequiredService<TokenIssuer>().Mint(subject, orgId, scopes, TimeSpan.FromHours(1));
+
+    protected async Task<JsonObject> RegisterAsync(string orgId, string tier = "free", int? billingAnchorDay = null)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Put.Json(new { slug = orgId.ToLowerInvariant(), name = $"Org {orgId}", tier, billingAnchorDay }).ToUrl($"/api/v1/organisations/{orgId}");
+            x.WithBearerToken(AdminToken);
+            x.StatusCodeShouldBe(201);
+        });
+        return await BodyOf(result);
+    }
+
+    protected async Task<JsonObject> TrackAsync(string orgId, string feature, long quantity = 1, bool enforce = false, string? key = null, int status = 200)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Post.Json(new { feature, quantity, enforce, idempotencyKey = key }).ToUrl($"/api/v1/usage/{orgId}/track");
+            x.WithBearerToken(TokenFor(orgId));
+            x.StatusCodeShouldBe(status);
+        });
+        return await BodyOf(result);
+    }
+
+    protected async Task<JsonObject> CheckAsync(string orgId, string feature, long quantity = 1)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Get.Url($"/api/v1/usage/{orgId}/check/{feature}?quantity={quantity}");
+            x.WithBearerToken(TokenFor(orgId));
+        });
+        return await BodyOf(result);
+    }
+
+    protected async Task<long> UsedAsync(string orgId, string feature) => (long)(await CheckAsync(orgId, feature))["used"]!;
+
+    protected static async Task<JsonObject> BodyOf(IScenarioResult result)
+    {
+        var text = await result.ReadAsTextAsync();
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    /// <summary>Asserts an RFC 9457 problem response with the fields DESIGN.md promises, and returns it.</summary>
+    protected static async Task<JsonObject> ProblemOf(IScenarioResult result, int status)
+    {
+        result.Context.Response.StatusCode.ShouldBe(status);
+        result.Context.Response.ContentType.ShouldStartWith("application/problem+json");
+        var problem = await BodyOf(result);
+        ((int)problem["status"]!).ShouldBe(status);
+        ((string?)problem["type"]).ShouldNotBeNullOrWhiteSpace();
+        ((string?)problem["title"]).ShouldNotBeNullOrWhiteSpace();
+        ((string?)problem["detail"]).ShouldNotBeNullOrWhiteSpace();
+        ((string?)problem["traceId"]).ShouldNotBeNullOrWhiteSpace();
+        problem.ToJsonString().ShouldNotContain("   at ");
+        return problem;
+    }
+}

@@ -1,0 +1,51 @@
+using Alba;
+using JasperFx.CommandLine;
+using Marten;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using UsageSlices.Infrastructure;
+using Wolverine;
+
+namespace UsageSlices.Tests.Support;
+
+/// <summary>One real host of the service per test run, on a real PostgreSQL, in a schema of its own.</summary>
+public sealed class AppFixture : IAsyncLifetime
+{
+    public const string Schema = "usage_slices_tests";
+
+    public static string ConnectionString =>
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
+        ?? "Host=localhost;Port=5432;Database=usage_slices_tests;Username=usage_slices;Password=usage_slices";
+
+    public IAlbaHost Host { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        JasperFxEnvironment.AutoStartHost = true;
+        Host = await AlbaHost.For<Program>(builder =>
+        {
+            builder.UseEnvironment("Development");
+            builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
+            builder.UseSetting("Database:Schema", Schema);
+            builder.ConfigureServices(services =>
+            {
+                services.RunWolverineInSoloMode();
+                services.DisableAllExternalWolverineTransports();
+            });
+        });
+    }
+
+    /// <summary>Every test starts from an empty database holding only the seeded catalog.</summary>
+    public async Task ResetAsync()
+    {
+        var store = Host.Services.GetRequiredService<IDocumentStore>();
+        await store.Advanced.Clean.DeleteAllDocumentsAsync();
+        await store.Advanced.Clean.DeleteAllEventDataAsync();
+        await CatalogSeed.AddMissingAsync(store, CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync() => await Host.DisposeAsync();
+}
+
+[CollectionDefinition(nameof(AppCollection))]
+public sealed class AppCollection : ICollectionFixture<AppFixture>;
