@@ -18,9 +18,7 @@ public sealed record UpsertTier(string Code, string Name, decimal PriceMonthly, 
             RuleFor(x => x.Name).NotEmpty().MaximumLength(100);
             RuleFor(x => x.PriceMonthly).InclusiveBetween(0m, 1_000_000m).PrecisionScale(9, 2, ignoreTrailingZeros: true);
             RuleFor(x => x.Currency).Matches(Identifiers.Currency()).WithMessage("A currency is an ISO 4217 code such as USD.");
-            RuleForEach(x => x.Limits.Keys).MustBeFeatureCode().OverridePropertyName("limits");
-            RuleForEach(x => x.Limits.Values).Must(limit => limit.Max is null or >= 0).OverridePropertyName("limits")
-                .WithMessage("A limit is a whole number of at least 0, null (unlimited), true or false.");
+            RuleFor(x => x.Limits.Count).LessThanOrEqualTo(256).OverridePropertyName("limits");
         }
     }
 }

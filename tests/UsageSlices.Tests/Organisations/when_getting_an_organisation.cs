@@ -1,0 +1,62 @@
+using Alba;
+using Shouldly;
+using UsageSlices.Tests.Support;
+
+namespace UsageSlices.Tests.Organisations;
+
+public sealed class when_getting_an_organisation(AppFixture app) : ApiTest(app)
+{
+    [Fact]
+    public async Task its_own_token_reads_it()
+    {
+        await RegisterAsync("acme", "starter", billingAnchorDay: 31);
+
+        var result = await Host.Scenario(x =>
+        {
+            x.Get.Url("/api/v1/organisations/acme");
+            x.WithBearerToken(TokenFor("acme"));
+        });
+
+        var organisation = await BodyOf(result);
+        ((string)organisation["id"]!).ShouldBe("acme");
+        ((string)organisation["slug"]!).ShouldBe("acme");
+        ((string)organisation["name"]!).ShouldBe("Org acme");
+        ((string)organisation["tier"]!).ShouldBe("starter");
+        ((int)organisation["billingAnchorDay"]!).ShouldBe(31);
+        ((string?)organisation["createdAt"]).ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task an_unknown_organisation_is_404()
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Get.Url("/api/v1/organisations/ghost");
+            x.WithBearerToken(TokenFor("ghost"));
+            x.StatusCodeShouldBe(404);
+        });
+
+        await ProblemOf(result, 404);
+    }
+
+    [Fact]
+    public async Task another_organisations_token_is_403_and_no_token_is_401()
+    {
+        await RegisterAsync("acme");
+
+        var forbidden = await Host.Scenario(x =>
+        {
+            x.Get.Url("/api/v1/organisations/acme");
+            x.WithBearerToken(TokenFor("rival"));
+            x.StatusCodeShouldBe(403);
+        });
+        await ProblemOf(forbidden, 403);
+
+        var anonymous = await Host.Scenario(x =>
+        {
+            x.Get.Url("/api/v1/organisations/acme");
+            x.StatusCodeShouldBe(401);
+        });
+        await ProblemOf(anonymous, 401);
+    }
+}
