@@ -1,13 +1,12 @@
 using JasperFx;
 using JasperFx.Events;
 using Marten;
-using Marten.Exceptions;
+using UsageSlices.Domain;
+using UsageSlices.Features.TrackingUsage;
 using Weasel.Core;
 using Wolverine;
 using Wolverine.ErrorHandling;
 using Wolverine.Marten;
-using UsageSlices.Domain;
-using UsageSlices.Features.TrackingUsage;
 
 namespace UsageSlices.Infrastructure;
 

@@ -1,4 +1,3 @@
-using Alba;
 using Shouldly;
 using UsageSlices.Tests.Support;
 

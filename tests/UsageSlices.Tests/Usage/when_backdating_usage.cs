@@ -1,4 +1,3 @@
-using Alba;
 using Shouldly;
 using UsageSlices.Domain;
 using UsageSlices.Tests.Support;

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Alba;
 using Shouldly;
 using UsageSlices.Tests.Support;
 

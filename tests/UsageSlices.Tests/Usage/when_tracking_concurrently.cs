@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Alba;
 using Shouldly;
 using UsageSlices.Tests.Support;
 

@@ -1,4 +1,3 @@
-using Alba;
 using Marten;
 using Shouldly;
 using UsageSlices.Domain;

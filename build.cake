@@ -1,0 +1,71 @@
+// The build: ./build.sh --target=<Task>. Each task is small and named for what it does.
+using System.Xml.Linq;
+
+var target = Argument("target", "Test");
+var configuration = Argument("configuration", "Debug");
+var solution = "./UsageSlices.sln";
+var api = "./src/UsageSlices.Api/UsageSlices.Api.csproj";
+var results = MakeAbsolute(Directory("./artifacts/test-results"));
+
+int Run(string command, string arguments, IDictionary<string, string> environment = null) =>
+    StartProcess(command, new ProcessSettings { Arguments = arguments, EnvironmentVariables = environment });
+
+Task("EnsureDatabase")
+    .Description("Install (if missing) and start PostgreSQL, create the role and databases; skipped for ConnectionStrings__Postgres")
+    .Does(() =>
+{
+    if (Run("bash", "./build/ensure-database.sh") != 0)
+        throw new Exception("PostgreSQL could not be set up; see the lines above.");
+});
+
+Task("Build")
+    .Does(() =>
+{
+    DotNetBuild(solution, new DotNetBuildSettings { Configuration = configuration });
+});
+
+Task("Format")
+    .Description("Fail when the code does not follow .editorconfig (dotnet format --verify-no-changes)")
+    .Does(() =>
+{
+    if (Run("dotnet", $"format {solution} --verify-no-changes --no-restore") != 0)
+        throw new Exception("dotnet format found changes to make: run `dotnet format UsageSlices.sln`.");
+});
+
+Task("Test")
+    .Description("Every test, against a real PostgreSQL; ends with 'N passed, N failed'")
+    .IsDependentOn("EnsureDatabase")
+    .IsDependentOn("Build")
+    .IsDependentOn("Format")
+    .Does(() =>
+{
+    CleanDirectory(results);
+    var exitCode = Run("dotnet",
+        $"test --solution {solution} --no-build -c {configuration} --results-directory \"{results}\" --report-xunit-trx --report-xunit-trx-filename tests.trx");
+
+    var counters = GetFiles($"{results}/**/*.trx")
+        .Select(file => XDocument.Load(file.FullPath).Descendants().First(e => e.Name.LocalName == "Counters"))
+        .ToList();
+    int Sum(string name) => counters.Sum(c => (int?)c.Attribute(name) ?? 0);
+    var passed = Sum("passed");
+    var failed = Sum("failed") + Sum("error") + Sum("timeout") + Sum("aborted");
+    // build.sh prints this as the run's closing line, after Cake's task table.
+    System.IO.File.WriteAllText($"{results}/summary.txt", $"{passed} passed, {failed} failed\n");
+
+    if (exitCode != 0 || failed > 0 || passed == 0)
+        throw new Exception($"Tests failed (exit code {exitCode}, {passed} passed, {failed} failed).");
+});
+
+Task("Run")
+    .Description("Set up PostgreSQL and run the service on http://localhost:3000 (Development settings unless ASPNETCORE_ENVIRONMENT says otherwise)")
+    .IsDependentOn("EnsureDatabase")
+    .Does(() =>
+{
+    var environment = new Dictionary<string, string>
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = EnvironmentVariable("ASPNETCORE_ENVIRONMENT") ?? "Development",
+    };
+    Run("dotnet", $"run --project {api} -c {configuration}", environment);
+});
+
+RunTarget(target);
