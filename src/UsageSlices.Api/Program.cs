@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using FluentValidation;
 using JasperFx;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Rewrite;
+using Scalar.AspNetCore;
 using UsageSlices.Features;
 using UsageSlices.Infrastructure;
 
@@ -28,6 +30,8 @@ builder.AddUsagePersistence();
 var app = builder.Build();
 
 app.UseExceptionHandler();
+// The interactive API page lives at /docs/ (its script is loaded relative to it).
+app.UseRewriter(new RewriteOptions().AddRedirect("^docs$", "docs/"));
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
@@ -36,6 +40,8 @@ app.MapUsageApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapOpenApi();
+// The interactive page loads its script from this service and no web fonts, so it works offline.
+app.MapScalarApiReference("/docs", options => options.WithTitle("UsageSlices API").DisableDefaultFonts());
 
 return await app.RunJasperFxCommands(args);
 
