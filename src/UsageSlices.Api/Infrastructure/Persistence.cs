@@ -1,6 +1,8 @@
 using JasperFx;
 using JasperFx.Events;
 using Marten;
+using Marten.Exceptions;
+using Npgsql;
 using UsageSlices.Domain;
 using UsageSlices.Features.TrackingUsage;
 using Weasel.Core;
@@ -14,10 +16,29 @@ public static class Persistence
 {
     public const string DefaultSchema = "usage_slices";
 
+    /// <summary>Marten's quick append raises this when a stream was started by another writer since it was read.</summary>
+    private const string StreamVersionMismatch = "MT003";
+
+    /// <summary>
+    /// Writers of one hot stream each hold a connection while they wait for its lock, so an unbounded pool lets a
+    /// burst open more connections than PostgreSQL allows (100 by default) once there are two instances. 40 per
+    /// instance leaves room for a second instance and for operators; the connection string can say otherwise.
+    /// </summary>
+    public const int DefaultMaxPoolSize = 40;
+
+    private static string WithDefaults(string connectionString)
+    {
+        // A plain builder holds only the keys that were written (Npgsql's own claims to hold every keyword).
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (given.ContainsKey("Maximum Pool Size") || given.ContainsKey("Max Pool Size") || given.ContainsKey("MaxPoolSize"))
+            return connectionString;
+        return new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = DefaultMaxPoolSize }.ConnectionString;
+    }
+
     public static WebApplicationBuilder AddUsagePersistence(this WebApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres must be configured.");
+        var connectionString = WithDefaults(builder.Configuration.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres must be configured."));
         var schema = builder.Configuration["Database:Schema"] ?? DefaultSchema;
 
         builder.Services.AddMarten(options =>
@@ -51,6 +72,7 @@ public static class Persistence
             // Two writers that race on one usage stream, one idempotency key or one new organisation: the loser
             // runs its handler again on fresh state, where it sees the winner's write.
             options.OnException<ConcurrencyException>()
+                .Or<MartenCommandException>(e => e.InnerException is PostgresException { SqlState: StreamVersionMismatch })
                 .Or<Marten.Exceptions.ExistingStreamIdCollisionException>()
                 .Or<JasperFx.Events.ExistingStreamIdCollisionException>()
                 .Or<DocumentAlreadyExistsException>()

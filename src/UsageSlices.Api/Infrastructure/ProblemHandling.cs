@@ -45,6 +45,18 @@ public static class ProblemHandling
         _ => title,
     };
 
+    /// <summary>The database is down, unreachable or out of connections: the client should retry, not report a bug.</summary>
+    private static bool IsDatabaseUnavailable(Exception exception)
+    {
+        for (var cause = exception; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is NpgsqlException { IsTransient: true } or TimeoutException or System.Net.Sockets.SocketException)
+                return true;
+        }
+
+        return false;
+    }
+
     private sealed class ExceptionToProblem(IProblemDetailsService problems, ILogger<ExceptionToProblem> logger) : IExceptionHandler
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellation)
@@ -63,7 +75,7 @@ public static class ProblemHandling
                     Title = "Conflict",
                     Detail = "The request conflicts with data written at the same time; retry it.",
                 },
-                NpgsqlException or TimeoutException when !http.RequestAborted.IsCancellationRequested => new ProblemDetails
+                _ when IsDatabaseUnavailable(exception) && !http.RequestAborted.IsCancellationRequested => new ProblemDetails
                 {
                     Status = StatusCodes.Status503ServiceUnavailable,
                     Title = "Service unavailable",

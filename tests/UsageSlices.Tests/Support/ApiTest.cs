@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -72,6 +75,32 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
     }
 
     protected async Task<long> UsedAsync(string orgId, string feature) => (long)(await CheckAsync(orgId, feature))["used"]!;
+
+    /// <summary>
+    /// Sends <paramref name="count"/> track calls at once, spread round-robin over <paramref name="hosts"/>
+    /// (several hosts act as several instances of the service on one database).
+    /// </summary>
+    protected async Task<HttpStatusCode[]> TrackConcurrentlyAsync(IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, object> body)
+    {
+        var token = TokenFor(orgId);
+        var clients = hosts.Select(host =>
+        {
+            var client = host.Server.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return client;
+        }).ToList();
+        using var start = new SemaphoreSlim(0);
+        var calls = Enumerable.Range(0, count).Select(async i =>
+        {
+            await start.WaitAsync(Cancel);
+            using var response = await clients[i % clients.Count].PostAsJsonAsync($"/api/v1/usage/{orgId}/track", body(i), Cancel);
+            return response.StatusCode;
+        }).ToList();
+        start.Release(count);
+        var statuses = await Task.WhenAll(calls);
+        clients.ForEach(client => client.Dispose());
+        return statuses;
+    }
 
     protected static async Task<JsonObject> BodyOf(IScenarioResult result)
     {

@@ -19,10 +19,13 @@ public sealed class AppFixture : IAsyncLifetime
 
     public IAlbaHost Host { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync() => Host = await StartHostAsync();
+
+    /// <summary>A host of the service on the tests' database; several of them act as several instances.</summary>
+    public static Task<IAlbaHost> StartHostAsync()
     {
         JasperFxEnvironment.AutoStartHost = true;
-        Host = await AlbaHost.For<Program>(builder =>
+        return AlbaHost.For<Program>(builder =>
         {
             builder.UseEnvironment("Development");
             builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using Shouldly;
 using UsageSlices.Tests.Support;
 
@@ -13,7 +11,7 @@ public sealed class when_tracking_concurrently(AppFixture app) : ApiTest(app)
     {
         await RegisterAsync("acme", tier: "business");
 
-        var statuses = await SendConcurrentlyAsync("acme", 100, i => new { feature = "AI_MESSAGES", quantity = 1 });
+        var statuses = await TrackConcurrentlyAsync([Host], "acme", 100, i => new { feature = "AI_MESSAGES", quantity = 1 });
 
         statuses.ShouldAllBe(status => status == HttpStatusCode.OK);
         (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(100);
@@ -25,7 +23,7 @@ public sealed class when_tracking_concurrently(AppFixture app) : ApiTest(app)
         await RegisterAsync("acme");
         await TrackAsync("acme", "AI_MESSAGES", 40);
 
-        var statuses = await SendConcurrentlyAsync("acme", 100, i => new { feature = "AI_MESSAGES", quantity = 1, enforce = true });
+        var statuses = await TrackConcurrentlyAsync([Host], "acme", 100, i => new { feature = "AI_MESSAGES", quantity = 1, enforce = true });
 
         statuses.Count(status => status == HttpStatusCode.OK).ShouldBe(10);
         statuses.Count(status => status == HttpStatusCode.PaymentRequired).ShouldBe(90);
@@ -37,24 +35,9 @@ public sealed class when_tracking_concurrently(AppFixture app) : ApiTest(app)
     {
         await RegisterAsync("acme");
 
-        var statuses = await SendConcurrentlyAsync("acme", 50, i => new { feature = "AI_MESSAGES", quantity = 2, idempotencyKey = "same-key" });
+        var statuses = await TrackConcurrentlyAsync([Host], "acme", 50, i => new { feature = "AI_MESSAGES", quantity = 2, idempotencyKey = "same-key" });
 
         statuses.ShouldAllBe(status => status == HttpStatusCode.OK);
         (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(2);
-    }
-
-    private async Task<HttpStatusCode[]> SendConcurrentlyAsync(string orgId, int count, Func<int, object> body)
-    {
-        using var client = Host.Server.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TokenFor(orgId));
-        using var start = new SemaphoreSlim(0);
-        var calls = Enumerable.Range(0, count).Select(async i =>
-        {
-            await start.WaitAsync(Cancel);
-            using var response = await client.PostAsJsonAsync($"/api/v1/usage/{orgId}/track", body(i), Cancel);
-            return response.StatusCode;
-        }).ToList();
-        start.Release(count);
-        return await Task.WhenAll(calls);
     }
 }
