@@ -30,6 +30,9 @@ public readonly record struct TierLimit
 
     public static TierLimit NotInTier(FeatureKind kind) => kind == FeatureKind.Boolean ? Flag(false) : Quota(0);
 
+    /// <summary>The limit of <paramref name="feature"/> in <paramref name="tier"/>; a tier that no longer exists grants nothing.</summary>
+    public static TierLimit In(SubscriptionTier? tier, UsageFeature feature) => tier?.LimitOf(feature) ?? NotInTier(feature.Kind);
+
     public bool Fits(FeatureKind kind) => kind == FeatureKind.Boolean ? IsFlag : !IsFlag && Max is null or >= 0;
 }
 

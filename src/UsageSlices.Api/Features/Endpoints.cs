@@ -7,6 +7,7 @@ using UsageSlices.Features.ListingFeatures;
 using UsageSlices.Features.ListingTiers;
 using UsageSlices.Features.RegisteringOrganisations;
 using UsageSlices.Features.TrackingUsage;
+using UsageSlices.Features.TrackingUsageInBatches;
 using UsageSlices.Features.UpsertingTiers;
 
 namespace UsageSlices.Features;
@@ -22,6 +23,7 @@ public static class Endpoints
         api.MapRegisterOrganisation();
         api.MapGetOrganisation();
         api.MapTrackUsage();
+        api.MapTrackUsageBatch();
         api.MapCheckLimit();
         api.MapGetLimits();
         api.MapAssignTier();

@@ -11,14 +11,21 @@ public static class Problems
     public static ProblemDetails Conflict(string detail) =>
         new() { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = detail };
 
-    /// <summary>A request that is well formed but names something that does not exist (a feature or tier code): 400 with <c>errors</c>.</summary>
-    public static ProblemDetails Invalid(string field, string message) =>
-        new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+    public static ProblemDetails Forbidden(string detail) =>
+        new() { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = detail };
+
+    /// <summary>Shape errors of a request that is judged part by part (an event of a batch): 400 with <c>errors</c>.</summary>
+    public static ProblemDetails Invalid(IDictionary<string, string[]> errors) =>
+        new HttpValidationProblemDetails(errors)
         {
             Status = StatusCodes.Status400BadRequest,
             Title = "One or more validation errors occurred.",
-            Detail = message,
+            Detail = errors.First().Value.First(),
         };
+
+    /// <summary>A request that is well formed but names something that does not exist (a feature or tier code): 400 with <c>errors</c>.</summary>
+    public static ProblemDetails Invalid(string field, string message) =>
+        Invalid(new Dictionary<string, string[]> { [field] = [message] });
 
     public static ProblemDetails PaymentRequired(string detail, IDictionary<string, object?> numbers)
     {

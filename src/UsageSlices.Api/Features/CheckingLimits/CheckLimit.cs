@@ -50,7 +50,7 @@ public static class CheckLimitHandler
             return Problems.Invalid("feature", $"'{query.Feature}' is not a feature of the catalog.");
 
         var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation);
-        var limit = tier?.LimitOf(feature) ?? TierLimit.NotInTier(feature.Kind);
+        var limit = TierLimit.In(tier, feature);
         var now = time.GetUtcNow();
         var period = Periods.For(feature, now, organisation.BillingAnchorDay);
         var counter = feature.IsCounted

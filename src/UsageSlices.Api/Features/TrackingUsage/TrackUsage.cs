@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using FluentValidation;
+using Microsoft.AspNetCore.Mvc;
 using Marten;
 using Microsoft.Extensions.Options;
 using UsageSlices.Domain;
@@ -83,46 +85,42 @@ public sealed record IdempotencyRecord(string Id, string Feature, long Quantity,
     public static string KeyFor(string orgId, string key) => $"{orgId}:{key}";
 }
 
-public static class TrackUsageHandler
+/// <summary>What to do with one track call, decided on the stream's current count.</summary>
+/// <param name="Recorded">The event to append, or <c>null</c> for a duplicate.</param>
+/// <param name="Key">The idempotency record to insert with it, when the call carried a key.</param>
+public sealed record TrackDecision(TrackUsageResponse Response, UsageRecorded? Recorded, IdempotencyRecord? Key);
+
+/// <summary>The rules of a track call as pure functions, shared by the single, batch and async paths.</summary>
+public static class TrackUsageRules
 {
-    public static async Task<Outcome<TrackUsageResponse>> Handle(
-        TrackUsage command, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
+    /// <summary>Refusals that need only the organisation and the feature, checked before any lock is taken.</summary>
+    public static bool CanTrack(
+        TrackUsage command,
+        [NotNullWhen(true)] Organisation? organisation,
+        [NotNullWhen(true)] UsageFeature? feature,
+        [NotNullWhen(false)] out ProblemDetails? refusal)
     {
-        var organisation = await session.LoadAsync<Organisation>(command.OrgId, cancellation);
-        if (organisation is null)
-            return Problems.NotFound($"Organisation '{command.OrgId}' is not registered.");
+        refusal = organisation is null ? Problems.NotFound($"Organisation '{command.OrgId}' is not registered.")
+            : feature is null ? Problems.Invalid("feature", $"'{command.Feature}' is not a feature of the catalog.")
+            : !feature.IsCounted ? Problems.Invalid("feature", $"{feature.Code} is a boolean feature: there is nothing to count.")
+            : feature.Kind == FeatureKind.Metered && command.Quantity < 0
+                ? Problems.Invalid("quantity", $"{feature.Code} is metered: only positive quantities can be tracked.")
+            : null;
+        return refusal is null;
+    }
 
-        var feature = await session.LoadAsync<UsageFeature>(command.Feature, cancellation);
-        if (feature is null)
-            return Problems.Invalid("feature", $"'{command.Feature}' is not a feature of the catalog.");
-        if (!feature.IsCounted)
-            return Problems.Invalid("feature", $"{feature.Code} is a boolean feature: there is nothing to count.");
-        if (feature.Kind == FeatureKind.Metered && command.Quantity < 0)
-            return Problems.Invalid("quantity", $"{feature.Code} is metered: only positive quantities can be tracked.");
-
-        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation);
-        var limit = tier?.LimitOf(feature) ?? TierLimit.NotInTier(feature.Kind);
-        var now = time.GetUtcNow();
-        var occurredAt = command.OccurredAt ?? now;
-        var period = Periods.For(feature, occurredAt, organisation.BillingAnchorDay);
-
-        // The lock on the usage stream serialises every writer of this (organisation, feature, period), across
-        // instances, so the enforce decision below is taken on the current count.
-        var stream = await session.Events.FetchForExclusiveWriting<UsageCounter>(
-            UsageCounter.KeyFor(organisation.Id, feature, period), cancellation);
-
-        if (command.Key is { } key)
+    /// <summary>A duplicate of <paramref name="first"/>, a refusal, or an event to record on top of <paramref name="used"/>.</summary>
+    public static Outcome<TrackDecision> Decide(
+        TrackUsage command, Organisation organisation, UsageFeature feature, TierLimit limit, Period? period,
+        long used, IdempotencyRecord? first, DateTimeOffset now)
+    {
+        if (first is not null)
         {
-            var first = await session.LoadAsync<IdempotencyRecord>(IdempotencyRecord.KeyFor(organisation.Id, key), cancellation);
-            if (first is not null)
-            {
-                return first.Feature == feature.Code && first.Quantity == command.Quantity
-                    ? first.Result with { Duplicate = true }
-                    : Problems.Conflict($"Idempotency key '{key}' was first used for {first.Quantity} of {first.Feature}; a retry must send the same feature and quantity.");
-            }
+            return first.Feature == feature.Code && first.Quantity == command.Quantity
+                ? new TrackDecision(first.Result with { Duplicate = true }, null, null)
+                : Problems.Conflict($"Idempotency key '{command.Key}' was first used for {first.Quantity} of {first.Feature}; a retry must send the same feature and quantity.");
         }
 
-        var used = stream.Aggregate?.Used ?? 0;
         if (feature.Kind == FeatureKind.Allocation && used + command.Quantity < 0)
             return Problems.Conflict($"Releasing {-command.Quantity} of {feature.Code} would take its usage below zero: {used} is allocated.");
 
@@ -143,17 +141,53 @@ public static class TrackUsageHandler
         }
 
         var recorded = new UsageRecorded(
-            Guid.CreateVersion7(now), organisation.Id, feature.Code, command.Quantity, occurredAt, now,
+            Guid.CreateVersion7(now), organisation.Id, feature.Code, command.Quantity, command.OccurredAt ?? now, now,
             period?.Start, period?.End, command.Key, command.Properties);
-        stream.AppendOne(recorded);
-
         var usedNow = used + command.Quantity;
         var response = new TrackUsageResponse(
             organisation.Id, feature.Code, command.Quantity, recorded.EventId, Duplicate: false,
             usedNow, limit.Max, UsageRules.Remaining(limit, usedNow), UsageRules.IsUnlimited(feature.Kind, limit),
             UsageRules.IsOver(limit, usedNow), period?.Start, period?.End);
-        if (command.Key is { } newKey)
-            session.Insert(new IdempotencyRecord(IdempotencyRecord.KeyFor(organisation.Id, newKey), feature.Code, command.Quantity, response));
+        var key = command.Key is { } k
+            ? new IdempotencyRecord(IdempotencyRecord.KeyFor(organisation.Id, k), feature.Code, command.Quantity, response)
+            : null;
+        return new TrackDecision(response, recorded, key);
+    }
+}
+
+public static class TrackUsageHandler
+{
+    public static async Task<Outcome<TrackUsageResponse>> Handle(
+        TrackUsage command, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
+    {
+        var organisation = await session.LoadAsync<Organisation>(command.OrgId, cancellation);
+        var feature = await session.LoadAsync<UsageFeature>(command.Feature, cancellation);
+        if (!TrackUsageRules.CanTrack(command, organisation, feature, out var refusal))
+            return refusal;
+
+        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation);
+        var now = time.GetUtcNow();
+        var period = Periods.For(feature, command.OccurredAt ?? now, organisation.BillingAnchorDay);
+
+        // The lock on the usage stream serialises every writer of this (organisation, feature, period), across
+        // instances, so the decision below is taken on the current count.
+        var stream = await session.Events.FetchForExclusiveWriting<UsageCounter>(
+            UsageCounter.KeyFor(organisation.Id, feature, period), cancellation);
+        var first = command.Key is { } key
+            ? await session.LoadAsync<IdempotencyRecord>(IdempotencyRecord.KeyFor(organisation.Id, key), cancellation)
+            : null;
+
+        var decision = TrackUsageRules.Decide(
+            command, organisation, feature, TierLimit.In(tier, feature), period,
+            stream.Aggregate?.Used ?? 0, first, now);
+        if (decision.Problem is { } problem)
+            return problem;
+
+        var (response, recorded, record) = decision.Value!;
+        if (recorded is not null)
+            stream.AppendOne(recorded);
+        if (record is not null)
+            session.Insert(record);
         return response;
     }
 }
