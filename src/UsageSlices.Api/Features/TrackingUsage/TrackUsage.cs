@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using FluentValidation;
-using Microsoft.AspNetCore.Mvc;
 using Marten;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using UsageSlices.Domain;
 using UsageSlices.Infrastructure;
