@@ -6,6 +6,7 @@ var configuration = Argument("configuration", "Debug");
 var solution = "./UsageSlices.sln";
 var api = "./src/UsageSlices.Api/UsageSlices.Api.csproj";
 var results = MakeAbsolute(Directory("./artifacts/test-results"));
+var published = MakeAbsolute(Directory("./artifacts/publish"));
 
 int Run(string command, string arguments, IDictionary<string, string> environment = null) =>
     StartProcess(command, new ProcessSettings { Arguments = arguments, EnvironmentVariables = environment });
@@ -32,16 +33,26 @@ Task("Format")
         throw new Exception("dotnet format found changes to make: run `dotnet format UsageSlices.sln`.");
 });
 
+Task("Publish")
+    .Description("The service as it is deployed: Release, framework-dependent, in artifacts/publish")
+    .Does(() =>
+{
+    DotNetPublish(api, new DotNetPublishSettings { Configuration = "Release", OutputDirectory = published });
+});
+
 Task("Test")
     .Description("Every test, against a real PostgreSQL; ends with 'N passed, N failed'")
     .IsDependentOn("EnsureDatabase")
     .IsDependentOn("Build")
     .IsDependentOn("Format")
+    .IsDependentOn("Publish")
     .Does(() =>
 {
     CleanDirectory(results);
+    // The crash test runs the published service as a real process.
     var exitCode = Run("dotnet",
-        $"test --solution {solution} --no-build -c {configuration} --results-directory \"{results}\" --report-xunit-trx --report-xunit-trx-filename tests.trx");
+        $"test --solution {solution} --no-build -c {configuration} --results-directory \"{results}\" --report-xunit-trx --report-xunit-trx-filename tests.trx",
+        new Dictionary<string, string> { ["USAGE_SLICES_PUBLISHED_API"] = $"{published}/UsageSlices.Api.dll" });
 
     var counters = GetFiles($"{results}/**/*.trx")
         .Select(file => XDocument.Load(file.FullPath).Descendants().First(e => e.Name.LocalName == "Counters"))

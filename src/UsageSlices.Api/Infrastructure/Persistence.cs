@@ -26,6 +26,16 @@ public static class Persistence
     /// </summary>
     public const int DefaultMaxPoolSize = 40;
 
+    /// <summary>
+    /// Two writers raced on one usage stream, one idempotency key or one new organisation: the loser runs its
+    /// handler again on fresh state, where it sees the winner's write.
+    /// </summary>
+    public static bool IsWriteConflict(Exception exception) => exception is ConcurrencyException
+        or Marten.Exceptions.ExistingStreamIdCollisionException
+        or JasperFx.Events.ExistingStreamIdCollisionException
+        or DocumentAlreadyExistsException
+        or MartenCommandException { InnerException: PostgresException { SqlState: StreamVersionMismatch } };
+
     private static string WithDefaults(string connectionString)
     {
         // A plain builder holds only the keys that were written (Npgsql's own claims to hold every keyword).
@@ -69,16 +79,18 @@ public static class Persistence
             options.UseRuntimeCompilation();
             options.Policies.AutoApplyTransactions();
 
-            // Two writers that race on one usage stream, one idempotency key or one new organisation: the loser
-            // runs its handler again on fresh state, where it sees the winner's write.
-            options.OnException<ConcurrencyException>()
-                .Or<MartenCommandException>(e => e.InnerException is PostgresException { SqlState: StreamVersionMismatch })
-                .Or<Marten.Exceptions.ExistingStreamIdCollisionException>()
-                .Or<JasperFx.Events.ExistingStreamIdCollisionException>()
-                .Or<DocumentAlreadyExistsException>()
-                .RetryWithCooldown(
-                    TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20),
-                    TimeSpan.FromMilliseconds(40), TimeSpan.FromMilliseconds(80));
+            options.OnException(IsWriteConflict).RetryWithCooldown(
+                TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20),
+                TimeSpan.FromMilliseconds(40), TimeSpan.FromMilliseconds(80));
+
+            // An instance that dies leaves queued track messages owned by it; another instance (or its own restart)
+            // takes them over once its heartbeat is this stale. Taking over a slow but live instance's messages is
+            // safe, because every queued message carries an idempotency key, so recovery can be quick.
+            options.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(5);
+            options.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(15);
+
+            // Prefer: respond-async: the endpoint answers 202 once the message is in PostgreSQL (Wolverine's inbox).
+            options.PublishMessage<TrackUsageQueued>().ToLocalQueue(TrackUsageQueuedHandler.LocalQueue).UseDurableInbox();
         });
         builder.Services.AddHealthChecks()
             .AddNpgSql(connectionString, name: "postgres", tags: ["ready"], timeout: TimeSpan.FromSeconds(3));

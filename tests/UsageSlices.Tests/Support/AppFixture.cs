@@ -3,6 +3,7 @@ using JasperFx.CommandLine;
 using Marten;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using UsageSlices.Infrastructure;
 using Wolverine;
 
@@ -32,6 +33,8 @@ public sealed class AppFixture : IAsyncLifetime
             builder.UseSetting("Database:Schema", Schema);
             builder.ConfigureServices(services =>
             {
+                // Lets tests read what the service logged (the runbook watches for 'Failed to track usage').
+                services.AddLogging(logging => logging.AddFakeLogging());
                 services.RunWolverineInSoloMode();
                 services.DisableAllExternalWolverineTransports();
             });

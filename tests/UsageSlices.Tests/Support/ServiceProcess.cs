@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using UsageSlices.Infrastructure;
+
+namespace UsageSlices.Tests.Support;
+
+/// <summary>
+/// The service as operators run it: its own OS process (the published build when the Cake Test task provides one,
+/// else this test run's build of it), Production settings, listening on a free loopback port.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Dictionary<string, string> environment;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> output = new();
+    private Process? process;
+
+    public ServiceProcess(string schema)
+    {
+        SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+        BaseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["ConnectionStrings__Postgres"] = AppFixture.ConnectionString,
+            ["Database__Schema"] = schema,
+            ["Auth__SigningKey"] = SigningKey,
+            ["ASPNETCORE_URLS"] = BaseAddress.ToString(),
+        };
+    }
+
+    public string SigningKey { get; }
+
+    public Uri BaseAddress { get; }
+
+    public TokenIssuer Tokens => new(new AuthSettings { SigningKey = SigningKey }, TimeProvider.System);
+
+    /// <summary>
+    /// The published service when the build provides it, else the API project's own build output (not the copy
+    /// in this test folder, where JasperFx would scan the test runner's assemblies for commands).
+    /// </summary>
+    public static string ApiAssembly =>
+        Environment.GetEnvironmentVariable("USAGE_SLICES_PUBLISHED_API") is { Length: > 0 } published
+            ? published
+            : Path.GetFullPath(AppContext.BaseDirectory.Replace(
+                Path.Combine("tests", "UsageSlices.Tests"), Path.Combine("src", "UsageSlices.Api")) + "UsageSlices.Api.dll");
+
+    /// <summary>Starts the process and returns once /health/ready answers Healthy.</summary>
+    public async Task StartAsync(CancellationToken cancellation)
+    {
+        var start = new ProcessStartInfo("dotnet", [ApiAssembly])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(ApiAssembly)!,
+        };
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
+        process = Process.Start(start)!;
+        process.OutputDataReceived += (_, line) => Remember(line.Data);
+        process.ErrorDataReceived += (_, line) => Remember(line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"The service exited at start with code {process.ExitCode}:\n{string.Join('\n', output)}");
+            try
+            {
+                using var ready = await client.GetAsync("/health/ready", cancellation);
+                if (ready.StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException) when (!cancellation.IsCancellationRequested)
+            {
+            }
+
+            await Task.Delay(100, cancellation);
+        }
+
+        throw new TimeoutException("The service did not become ready within 60 s.");
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever was in memory is gone.</summary>
+    public void Kill()
+    {
+        process?.Kill(entireProcessTree: true);
+        process?.WaitForExit();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (process is { HasExited: false })
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process?.Dispose();
+    }
+
+    /// <summary>Keeps the last lines the process wrote, to explain a failed start.</summary>
+    private void Remember(string? line)
+    {
+        if (line is null)
+            return;
+        output.Enqueue(line);
+        while (output.Count > 40)
+            output.TryDequeue(out _);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
