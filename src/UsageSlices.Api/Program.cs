@@ -24,6 +24,7 @@ builder.Services.ConfigureHttpJsonOptions(options =>
 builder.Services.AddValidatorsFromAssemblyContaining<Program>();
 builder.Services.AddUsageProblemDetails();
 builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration, builder.Environment));
+builder.Services.AddUsageRateLimiting(builder.Configuration);
 builder.Services.AddOpenApi();
 builder.AddUsagePersistence();
 
@@ -35,6 +36,7 @@ app.UseRewriter(new RewriteOptions().AddRedirect("^docs$", "docs/"));
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapUsageApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

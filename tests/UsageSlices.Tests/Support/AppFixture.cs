@@ -23,7 +23,7 @@ public sealed class AppFixture : IAsyncLifetime
     public async ValueTask InitializeAsync() => Host = await StartHostAsync();
 
     /// <summary>A host of the service on the tests' database; several of them act as several instances.</summary>
-    public static Task<IAlbaHost> StartHostAsync()
+    public static Task<IAlbaHost> StartHostAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
         JasperFxEnvironment.AutoStartHost = true;
         return AlbaHost.For<Program>(builder =>
@@ -31,6 +31,8 @@ public sealed class AppFixture : IAsyncLifetime
             builder.UseEnvironment("Development");
             builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
             builder.UseSetting("Database:Schema", Schema);
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+                builder.UseSetting(key, value);
             builder.ConfigureServices(services =>
             {
                 // Lets tests read what the service logged (the runbook watches for 'Failed to track usage').

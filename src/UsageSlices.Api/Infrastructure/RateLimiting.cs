@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+
+namespace UsageSlices.Infrastructure;
+
+/// <summary>The <c>RateLimiting</c> section. The limit holds per organisation and per instance of the service.</summary>
+public sealed class RateLimitSettings
+{
+    /// <summary>Requests per second each organisation may make to one instance; 0 turns the limiter off.</summary>
+    public int PermitsPerSecond { get; set; } = 1_000;
+
+    /// <summary>How many requests an organisation may send at once before the rate applies.</summary>
+    public int Burst { get; set; } = 2_000;
+}
+
+public static class RateLimiting
+{
+    /// <summary>
+    /// ASP.NET Core's token-bucket limiter, partitioned by organisation (the route's, else the token's), so one
+    /// tenant's burst cannot starve the others. Refusals are 429 problem+json with Retry-After.
+    /// </summary>
+    public static IServiceCollection AddUsageRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = configuration.GetSection("RateLimiting").Get<RateLimitSettings>() ?? new RateLimitSettings();
+        return services.AddRateLimiter(options =>
+        {
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+            {
+                var organisation = http.GetRouteValue("orgId") as string ?? http.User.FindFirst(Claims.OrgId)?.Value;
+                if (settings.PermitsPerSecond <= 0 || organisation is null)
+                    return RateLimitPartition.GetNoLimiter(string.Empty);
+                return RateLimitPartition.GetTokenBucketLimiter(organisation, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = Math.Max(settings.Burst, settings.PermitsPerSecond),
+                    TokensPerPeriod = settings.PermitsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            options.OnRejected = async (context, cancellation) =>
+            {
+                var http = context.HttpContext;
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = http,
+                    ProblemDetails = new ProblemDetails
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = $"This organisation is over its request rate on this instance; retry after {seconds} s.",
+                    },
+                });
+            };
+        });
+    }
+}
