@@ -14,8 +14,11 @@ builder.WebHost.UseUrls(builder.Configuration["urls"] ?? "http://localhost:3000"
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.Configure<UsageSettings>(builder.Configuration.GetSection("Usage"));
+// Single calls are small; only the batch route (its own limit) takes up to 1 MiB.
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes);
 builder.Services.ConfigureHttpJsonOptions(options =>
 {
+    options.SerializerOptions.MaxDepth = RequestLimits.MaxJsonDepth;
     options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
     // No mass assignment: a property the contract does not name is an error, not silently dropped.
     options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;

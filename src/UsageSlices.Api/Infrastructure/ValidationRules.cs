@@ -3,6 +3,16 @@ using UsageSlices.Domain;
 
 namespace UsageSlices.Infrastructure;
 
+/// <summary>What the service reads of a request at most: anything larger is refused before it is parsed.</summary>
+public static class RequestLimits
+{
+    public const long MaxBodyBytes = 16 * 1024;
+    public const long MaxBatchBodyBytes = 1024 * 1024;
+
+    /// <summary>The deepest body (a batch event's properties) is 4 levels; anything much deeper is an attack.</summary>
+    public const int MaxJsonDepth = 8;
+}
+
 /// <summary>Rules shared by every slice's validator.</summary>
 public static class ValidationRules
 {
@@ -19,6 +29,8 @@ public static class ValidationRules
     public static IRuleBuilderOptions<T, string?> MustBeTierCode<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().MaximumLength(32).Matches(Identifiers.TierCode())
             .WithMessage("A tier code is 1-32 lowercase letters, digits, '_' or '-', starting with a letter.");
+
+    public static bool HasNoControlCharacters(string? text) => text is null || !text.Any(char.IsControl);
 
     public static IRuleBuilderOptions<T, string?> MustBeIdempotencyKey<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Length(1, Identifiers.MaxIdempotencyKeyLength).Matches(Identifiers.IdempotencyKey())

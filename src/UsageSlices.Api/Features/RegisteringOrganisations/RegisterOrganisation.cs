@@ -18,7 +18,7 @@ public sealed record RegisterOrganisation(string OrgId, string Slug, string Name
             RuleFor(x => x.Slug).NotEmpty().MaximumLength(64).Matches(Identifiers.Slug())
                 .WithMessage("A slug is 1-64 lowercase letters, digits or '-', starting with a letter or digit.");
             RuleFor(x => x.Name).NotEmpty().MaximumLength(200)
-                .Must(name => name.Trim().Length == name.Length && !name.Any(char.IsControl))
+                .Must(name => name.Trim().Length == name.Length && ValidationRules.HasNoControlCharacters(name))
                 .WithMessage("A name is 1-200 characters with no control characters or surrounding spaces.");
             RuleFor(x => x.Tier).MustBeTierCode().When(x => x.Tier is not null);
             RuleFor(x => x.BillingAnchorDay).InclusiveBetween(1, 31).When(x => x.BillingAnchorDay is not null);

@@ -58,8 +58,9 @@ public sealed record TrackUsage(
             RuleFor(x => x.Properties).Must(properties => properties is null || properties.Count <= MaxProperties)
                 .WithMessage($"At most {MaxProperties} properties.");
             RuleForEach(x => x.Properties)
-                .Must(p => p.Key.Length is > 0 and <= MaxPropertyKeyLength && p.Value is { Length: <= MaxPropertyValueLength })
-                .WithMessage($"A property has a key of 1-{MaxPropertyKeyLength} characters and a string value of at most {MaxPropertyValueLength}.")
+                .Must(p => p.Key.Length is > 0 and <= MaxPropertyKeyLength && p.Value is { Length: <= MaxPropertyValueLength }
+                    && ValidationRules.HasNoControlCharacters(p.Key) && ValidationRules.HasNoControlCharacters(p.Value))
+                .WithMessage($"A property has a key of 1-{MaxPropertyKeyLength} characters and a string value of at most {MaxPropertyValueLength}, without control characters.")
                 .OverridePropertyName("properties");
         }
     }

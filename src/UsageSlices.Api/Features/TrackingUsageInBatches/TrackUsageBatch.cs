@@ -144,8 +144,6 @@ public static class TrackUsageBatchHandler
 
 public static class TrackUsageBatchEndpoint
 {
-    public const long MaxBodyBytes = 1024 * 1024;
-
     public static void MapTrackUsageBatch(this IEndpointRouteBuilder api) =>
         api.MapPost("/usage/events:batch", (TrackUsageBatchBody body, HttpContext http) =>
                 http.Send<TrackUsageBatch, TrackUsageBatchResponse>(new TrackUsageBatch(
@@ -153,6 +151,7 @@ public static class TrackUsageBatchEndpoint
                         e.OrgId ?? "", e.Feature ?? "", e.Quantity, e.IdempotencyKey, null, e.OccurredAt, Enforce: false, e.Properties)).ToList(),
                     new Caller(http.User.FindFirst(Claims.OrgId)?.Value, http.User.HasScope(Scopes.Admin)))))
             .RequireAuthorization(Scopes.Write)
+            .WithMetadata(new RequestSizeLimitAttribute(RequestLimits.MaxBatchBodyBytes))
             .WithName("TrackUsageBatch")
             .WithSummary("Record up to 1,000 usage events (record mode, each with its idempotency key) in one transaction; a result per event.");
 }

@@ -15,7 +15,8 @@ public sealed record UpsertTier(string Code, string Name, decimal PriceMonthly, 
         public Validator()
         {
             RuleFor(x => x.Code).MustBeTierCode();
-            RuleFor(x => x.Name).NotEmpty().MaximumLength(100);
+            RuleFor(x => x.Name).NotEmpty().MaximumLength(100).Must(ValidationRules.HasNoControlCharacters)
+                .WithMessage("A name is 1-100 characters without control characters.");
             RuleFor(x => x.PriceMonthly).InclusiveBetween(0m, 1_000_000m).PrecisionScale(9, 2, ignoreTrailingZeros: true);
             RuleFor(x => x.Currency).Matches(Identifiers.Currency()).WithMessage("A currency is an ISO 4217 code such as USD.");
             RuleFor(x => x.Limits.Count).LessThanOrEqualTo(256).OverridePropertyName("limits");

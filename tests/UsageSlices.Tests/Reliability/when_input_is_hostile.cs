@@ -1,0 +1,158 @@
+using System.Text;
+using Shouldly;
+using UsageSlices.Infrastructure;
+using UsageSlices.Tests.Support;
+
+namespace UsageSlices.Tests.Reliability;
+
+/// <summary>One malformed or unauthorised request; <see cref="Token"/> says who sends it.</summary>
+public sealed record HostileRequest(string Name, string Method, string Url, string? Body, string Token = "acme", string ContentType = "application/json")
+{
+    public override string ToString() => Name;
+}
+
+public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
+{
+    private const string ValidTrack = """{"feature":"AI_MESSAGES","quantity":1}""";
+    private const string ValidRegister = """{"slug":"new-org","name":"New"}""";
+
+    public static TheoryData<HostileRequest> Requests()
+    {
+        var requests = new List<HostileRequest>();
+
+        string[] badIds = ["has%20space", "%C3%BCber", "a%01b", "a%0D%0Ab", new string('x', 65), "-leading", ".leading", "a:b", "%27%20OR%201%3D1%20--", "%3Cscript%3E", "%F0%9F%98%80", "a%09b"];
+        foreach (var id in badIds)
+        {
+            requests.Add(new($"register id {id}", "PUT", $"/api/v1/organisations/{id}", ValidRegister, "admin"));
+            requests.Add(new($"get organisation id {id}", "GET", $"/api/v1/organisations/{id}", null, "admin"));
+            requests.Add(new($"track id {id}", "POST", $"/api/v1/usage/{id}/track", ValidTrack, "admin"));
+            requests.Add(new($"check id {id}", "GET", $"/api/v1/usage/{id}/check/AI_MESSAGES", null, "admin"));
+            requests.Add(new($"limits id {id}", "GET", $"/api/v1/usage/{id}/limits", null, "admin"));
+            requests.Add(new($"assign tier id {id}", "PUT", $"/api/v1/usage/{id}/tier", """{"tier":"pro"}""", "admin"));
+        }
+
+        string[] badTracks =
+        [
+            "not json", "[]", "null", "\"AI_MESSAGES\"", "{}", """{"feature":"AI_MESSAGES","quantity":"1"}""",
+            """{"feature":"AI_MESSAGES","quantity":1.5}""", """{"feature":"AI_MESSAGES","quantity":1e40}""",
+            """{"feature":"AI_MESSAGES","quantity":9223372036854775808}""", """{"feature":"AI_MESSAGES","quantity":-9223372036854775809}""",
+            """{"feature":"AI_MESSAGES","quantity":0}""", """{"feature":"AI_MESSAGES","quantity":-1}""", """{"feature":42}""",
+            """{"feature":"ai_messages"}""", "{\"feature\":\"" + new string('A', 200) + "\"}", """{"feature":"AI_MESSAGES","tier":"business"}""",
+            """{"feature":"AI_MESSAGES","used":0}""", """{"feature":"AI_MESSAGES","properties":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":1}}}}}}}}}""",
+            """{"feature":"AI_MESSAGES","properties":{"k":1}}""", """{"feature":"AI_MESSAGES","properties":{"":"v"}}""",
+            """{"feature":"AI_MESSAGES","properties":{"k":"bell\u0007"}}""", "{\"feature\":\"AI_MESSAGES\",\"properties\":{\"k\":\"" + new string('v', 257) + "\"}}",
+            """{"feature":"AI_MESSAGES","occurredAt":"yesterday"}""", """{"feature":"AI_MESSAGES","occurredAt":"1900-01-01T00:00:00Z"}""",
+            """{"feature":"AI_MESSAGES","occurredAt":"2999-01-01T00:00:00Z"}""", "{\"feature\":\"AI_MESSAGES\",\"idempotencyKey\":\"" + new string('k', 256) + "\"}",
+            """{"feature":"AI_MESSAGES","idempotencyKey":"line\nbreak"}""", """{"feature":"AI_MESSAGES","idempotencyKey":"caf\u00e9"}""",
+            """{"feature":"AI_MESSAGES","enforce":"yes"}""", """{"feature":"AI_MESSAGES","quantity":1""", """{"feature":"API_ACCESS"}""",
+            """{"feature":"NO_SUCH_FEATURE"}""", """{"feature":"TEAM_MEMBERS","quantity":-5}""", """{"feature":"AI_MESSAGES","feature":"AI_MESSAGES","__proto__":{}}""",
+        ];
+        requests.AddRange(badTracks.Select((body, i) => new HostileRequest($"track body {i}: {Shorten(body)}", "POST", "/api/v1/usage/acme/track", body)));
+        requests.Add(new("track as text/plain", "POST", "/api/v1/usage/acme/track", ValidTrack, ContentType: "text/plain"));
+        requests.Add(new("track with a read-only token", "POST", "/api/v1/usage/acme/track", ValidTrack, "acme-read"));
+        requests.Add(new("track with another organisation's token", "POST", "/api/v1/usage/acme/track", ValidTrack, "rival"));
+        requests.Add(new("track async with enforce", "POST", "/api/v1/usage/acme/track", """{"feature":"AI_MESSAGES","enforce":true}""", "acme-async"));
+
+        string[] badRegistrations =
+        [
+            """{"slug":"New Org","name":"N"}""", """{"slug":"UPPER","name":"N"}""", """{"slug":"ok","name":""}""",
+            "{\"slug\":\"ok\",\"name\":\"" + new string('n', 201) + "\"}", """{"slug":"ok","name":"tab\there"}""", """{"slug":"ok","name":"N","tier":"PRO"}""",
+            """{"slug":"ok","name":"N","tier":"platinum"}""", """{"slug":"ok","name":"N","billingAnchorDay":0}""", """{"slug":"ok","name":"N","billingAnchorDay":32}""",
+            """{"slug":"ok","name":"N","billingAnchorDay":"1"}""", """{"slug":"ok","name":"N","id":"other"}""", """{"slug":"acme","name":"Taken"}""",
+        ];
+        requests.AddRange(badRegistrations.Select((body, i) => new HostileRequest($"register body {i}: {Shorten(body)}", "PUT", "/api/v1/organisations/new-org", body, "admin")));
+        requests.Add(new("register with a write token", "PUT", "/api/v1/organisations/new-org", ValidRegister, "acme"));
+
+        string[] badAssignments = ["""{"tier":"platinum"}""", """{"tier":"PRO"}""", """{"tier":null}""", "{}", """{"tier":"pro","reason":"bell\u0007"}""", "{\"tier\":\"pro\",\"reason\":\"" + new string('r', 501) + "\"}", """{"tier":["pro"]}"""];
+        requests.AddRange(badAssignments.Select((body, i) => new HostileRequest($"assign tier body {i}: {Shorten(body)}", "PUT", "/api/v1/usage/acme/tier", body, "admin")));
+        requests.Add(new("assign tier with the organisation's own token", "PUT", "/api/v1/usage/acme/tier", """{"tier":"business"}""", "acme"));
+
+        string[] badTiers =
+        [
+            """{"name":"X","priceMonthly":-1}""", """{"name":"X","priceMonthly":1.001}""", """{"name":"X","priceMonthly":1e30}""", """{"name":"","priceMonthly":1}""",
+            """{"name":"X","priceMonthly":1,"currency":"usd"}""", """{"name":"X","priceMonthly":1,"currency":"DOLLARS"}""", """{"name":"X","priceMonthly":1,"limits":{"NOPE":1}}""",
+            """{"name":"X","priceMonthly":1,"limits":{"API_ACCESS":3}}""", """{"name":"X","priceMonthly":1,"limits":{"AI_MESSAGES":false}}""",
+            """{"name":"X","priceMonthly":1,"limits":{"AI_MESSAGES":-1}}""", """{"name":"X","priceMonthly":1,"limits":{"AI_MESSAGES":"many"}}""", """{"name":"X","priceMonthly":1,"code":"other"}""",
+        ];
+        requests.AddRange(badTiers.Select((body, i) => new HostileRequest($"upsert tier body {i}: {Shorten(body)}", "PUT", "/api/v1/tiers/team", body, "admin")));
+        requests.Add(new("upsert tier with a bad code", "PUT", "/api/v1/tiers/Team%20A", """{"name":"X","priceMonthly":1}""", "admin"));
+        requests.Add(new("upsert tier with a write token", "PUT", "/api/v1/tiers/free", """{"name":"Free","priceMonthly":0}""", "acme"));
+        requests.Add(new("get tier with a bad code", "GET", "/api/v1/tiers/%01", null));
+
+        string[] badBatches =
+        [
+            """{"events":[]}""", "{}", """{"events":{}}""", """{"events":[1]}""", """{"events":[{"orgId":"acme","feature":"AI_MESSAGES","enforce":true}]}""",
+            """{"events":[{"orgId":"acme","feature":"AI_MESSAGES","quantity":"1","idempotencyKey":"k"}]}""", """{"events":null}""", "[]",
+        ];
+        requests.AddRange(badBatches.Select((body, i) => new HostileRequest($"batch body {i}: {Shorten(body)}", "POST", "/api/v1/usage/events:batch", body)));
+        requests.Add(new("batch with a read-only token", "POST", "/api/v1/usage/events:batch", """{"events":[{"orgId":"acme","feature":"AI_MESSAGES","idempotencyKey":"k"}]}""", "acme-read"));
+
+        string[] badChecks = ["quantity=0", "quantity=-1", "quantity=abc", "quantity=1000000001", "quantity=99999999999999999999", "quantity=1.5"];
+        requests.AddRange(badChecks.Select(query => new HostileRequest($"check {query}", "GET", $"/api/v1/usage/acme/check/AI_MESSAGES?{query}", null)));
+        requests.Add(new("check a lower-case feature", "GET", "/api/v1/usage/acme/check/ai_messages", null));
+        requests.Add(new("check an unknown feature", "GET", "/api/v1/usage/acme/check/NOPE", null));
+
+        (string Method, string Url, string? Body)[] everyRoute =
+        [
+            ("PUT", "/api/v1/organisations/acme", ValidRegister), ("GET", "/api/v1/organisations/acme", null), ("POST", "/api/v1/usage/acme/track", ValidTrack),
+            ("POST", "/api/v1/usage/events:batch", """{"events":[{"orgId":"acme","feature":"AI_MESSAGES","idempotencyKey":"k"}]}"""),
+            ("GET", "/api/v1/usage/acme/check/AI_MESSAGES", null), ("GET", "/api/v1/usage/acme/limits", null), ("PUT", "/api/v1/usage/acme/tier", """{"tier":"pro"}"""),
+            ("GET", "/api/v1/tiers", null), ("GET", "/api/v1/tiers/pro", null), ("PUT", "/api/v1/tiers/pro", """{"name":"Pro","priceMonthly":1}"""), ("GET", "/api/v1/features", null),
+        ];
+        foreach (var (method, url, body) in everyRoute)
+        {
+            requests.Add(new($"{method} {url} without a token", method, url, body, "none"));
+            requests.Add(new($"{method} {url} with a forged token", method, url, body, "forged"));
+        }
+
+        requests.Add(new("an unknown route", "GET", "/api/v1/nothing", null));
+        requests.Add(new("a wrong method", "DELETE", "/api/v1/usage/acme/limits", null));
+
+        var data = new TheoryData<HostileRequest>();
+        foreach (var request in requests)
+            data.Add(request);
+        return data;
+    }
+
+    [Fact]
+    public void there_are_at_least_150_of_them() => Requests().Count.ShouldBeGreaterThanOrEqualTo(150);
+
+    [Theory]
+    [MemberData(nameof(Requests))]
+    public async Task each_answers_4xx_problem_json_and_changes_nothing(HostileRequest request)
+    {
+        await RegisterAsync("acme");
+        await TrackAsync("acme", "AI_MESSAGES", 3, key: "k");
+        var before = await DatabaseSnapshot.TakeAsync(AppFixture.Schema, Cancel);
+
+        using var client = Host.Server.CreateClient();
+        using var message = new HttpRequestMessage(new HttpMethod(request.Method), request.Url);
+        if (request.Body is not null)
+            message.Content = new StringContent(request.Body, Encoding.UTF8, request.ContentType);
+        if (TokenOf(request.Token) is { } token)
+            message.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        if (request.Token == "acme-async")
+            message.Headers.Add("Prefer", "respond-async");
+        using var response = await client.SendAsync(message, Cancel);
+
+        ((int)response.StatusCode).ShouldBeInRange(400, 499, request.Name);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json", request.Name);
+        var body = await response.Content.ReadAsStringAsync(Cancel);
+        body.ShouldContain("\"traceId\"");
+        body.ShouldNotContain("   at ");
+        (await DatabaseSnapshot.TakeAsync(AppFixture.Schema, Cancel)).ShouldBe(before, request.Name);
+    }
+
+    private string? TokenOf(string who) => who switch
+    {
+        "admin" => AdminToken,
+        "acme" or "acme-async" => TokenFor("acme"),
+        "acme-read" => TokenFor("acme", Scopes.Read),
+        "rival" => TokenFor("rival"),
+        "forged" => new TokenIssuer(new AuthSettings { SigningKey = new string('f', 48) }, TimeProvider.System)
+            .Mint("mallory", "acme", [Scopes.Admin], TimeSpan.FromHours(1)),
+        _ => null,
+    };
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
+}
