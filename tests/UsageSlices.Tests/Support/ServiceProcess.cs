@@ -15,14 +15,14 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> output = new();
     private Process? process;
 
-    public ServiceProcess(string schema)
+    public ServiceProcess(string schema, string? connectionString = null)
     {
         SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
         BaseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
         environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
-            ["ConnectionStrings__Postgres"] = AppFixture.ConnectionString,
+            ["ConnectionStrings__Postgres"] = connectionString ?? AppFixture.ConnectionString,
             ["Database__Schema"] = schema,
             ["Auth__SigningKey"] = SigningKey,
             ["ASPNETCORE_URLS"] = BaseAddress.ToString(),
