@@ -15,9 +15,9 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> output = new();
     private Process? process;
 
-    public ServiceProcess(string schema, string? connectionString = null)
+    public ServiceProcess(string schema, string? connectionString = null, string? signingKey = null)
     {
-        SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
+        SigningKey = signingKey ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
         BaseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
         environment = new Dictionary<string, string>
         {
