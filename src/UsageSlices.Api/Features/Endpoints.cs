@@ -6,6 +6,7 @@ using UsageSlices.Features.GettingTiers;
 using UsageSlices.Features.ListingFeatures;
 using UsageSlices.Features.ListingTiers;
 using UsageSlices.Features.RegisteringOrganisations;
+using UsageSlices.Features.ReportingUsageStats;
 using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Features.TrackingUsageInBatches;
 using UsageSlices.Features.UpsertingTiers;
@@ -24,6 +25,7 @@ public static class Endpoints
         api.MapGetOrganisation();
         api.MapTrackUsage();
         api.MapTrackUsageBatch();
+        api.MapGetUsageStats();
         api.MapCheckLimit();
         api.MapGetLimits();
         api.MapAssignTier();

@@ -47,6 +47,9 @@ public sealed class AuthSettings
     public static AuthSettings From(IConfiguration configuration, IHostEnvironment environment)
     {
         var settings = configuration.GetSection("Auth").Get<AuthSettings>() ?? new AuthSettings();
+        // An empty value (Auth__SigningKey= in an environment file) means "not configured", not "an empty key".
+        settings.SigningKey = string.IsNullOrWhiteSpace(settings.SigningKey) ? null : settings.SigningKey;
+        settings.Authority = string.IsNullOrWhiteSpace(settings.Authority) ? null : settings.Authority;
         if (environment.IsDevelopment())
         {
             settings.SigningKey ??= settings.Authority is null ? DevelopmentSigningKey : null;

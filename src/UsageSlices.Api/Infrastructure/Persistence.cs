@@ -67,6 +67,7 @@ public static class Persistence
             options.Schema.For<UsageFeature>().Identity(feature => feature.Code);
             options.Schema.For<SubscriptionTier>().Identity(tier => tier.Code);
             options.Schema.For<IdempotencyRecord>();
+            options.Storage.Add(new RunbookViews(schema));
         })
             .UseLightweightSessions()
             .InitializeWith<CatalogSeed>()

@@ -25,7 +25,7 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
         var paths = JsonNode.Parse(await result.ReadAsTextAsync())!["paths"]!.AsObject().Select(p => p.Key);
         paths.ShouldBe(
         [
-            "/api/v1/organisations/{orgId}", "/api/v1/usage/{orgId}/track", "/api/v1/usage/events:batch", "/api/v1/usage/{orgId}/check/{feature}",
+            "/api/v1/organisations/{orgId}", "/api/v1/usage/{orgId}/track", "/api/v1/usage/events:batch", "/api/v1/usage/stats", "/api/v1/usage/{orgId}/check/{feature}",
             "/api/v1/usage/{orgId}/limits", "/api/v1/usage/{orgId}/tier", "/api/v1/tiers", "/api/v1/tiers/{code}", "/api/v1/features",
         ], ignoreOrder: true);
     }

@@ -87,6 +87,31 @@ public sealed class ServiceProcess : IAsyncDisposable
         throw new TimeoutException("The service did not become ready within 60 s.");
     }
 
+    /// <summary>Runs one of the service's commands (<c>seed</c>, <c>db-apply</c>…) to completion with this service's settings.</summary>
+    public Task<(int ExitCode, string Output)> RunCommandAsync(string environmentName, params string[] arguments) =>
+        RunCommandAsync(environmentName, new Dictionary<string, string>(), arguments);
+
+    public async Task<(int ExitCode, string Output)> RunCommandAsync(
+        string environmentName, IReadOnlyDictionary<string, string> settings, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet", [ApiAssembly, .. arguments])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(ApiAssembly)!,
+        };
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = environmentName;
+        foreach (var (key, value) in settings)
+            start.Environment[key] = value;
+        using var command = Process.Start(start)!;
+        var output = command.StandardOutput.ReadToEndAsync();
+        var error = command.StandardError.ReadToEndAsync();
+        await command.WaitForExitAsync();
+        return (command.ExitCode, await output + await error);
+    }
+
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever was in memory is gone.</summary>
     public void Kill()
     {

@@ -1,0 +1,54 @@
+using Marten;
+using UsageSlices.Infrastructure;
+
+namespace UsageSlices.Features.ReportingUsageStats;
+
+/// <summary>The runbook's monitoring figures: organisations per tier, usage events in the last hour and day.</summary>
+public sealed record GetUsageStats;
+
+public sealed record TierCount(string Tier, long Organisations);
+
+public sealed record FeatureActivity(string Feature, long EventsLastHour, long EventsLast24Hours);
+
+public sealed record UsageStats(
+    IReadOnlyDictionary<string, long> OrganisationsByTier,
+    long Organisations,
+    long EventsLastHour,
+    long EventsLast24Hours,
+    IReadOnlyList<FeatureActivity> Features,
+    DateTimeOffset AsOf);
+
+public static class GetUsageStatsHandler
+{
+    /// <summary>Reads the runbook views, so these numbers are the ones its SQL gives.</summary>
+    public static async Task<Outcome<UsageStats>> Handle(GetUsageStats query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
+    {
+        var schema = session.DocumentStore.Options.DatabaseSchemaName;
+        var now = time.GetUtcNow();
+        var tiers = await session.AdvancedSql.QueryAsync<TierCount>(
+            $"""
+            select jsonb_build_object('tier', subscription_tier, 'organisations', count(*))
+            from {schema}.organisations group by subscription_tier order by subscription_tier
+            """,
+            cancellation);
+        var activity = await session.AdvancedSql.QueryAsync<FeatureActivity>(
+            $"""
+            select jsonb_build_object('feature', feature, 'eventsLastHour', count(*) filter (where created_at > ?), 'eventsLast24Hours', count(*))
+            from {schema}.usage_events where created_at > ? group by feature order by feature
+            """,
+            cancellation, now.AddHours(-1), now.AddHours(-24));
+
+        return new UsageStats(
+            tiers.ToDictionary(t => t.Tier, t => t.Organisations), tiers.Sum(t => t.Organisations),
+            activity.Sum(f => f.EventsLastHour), activity.Sum(f => f.EventsLast24Hours), activity, now);
+    }
+}
+
+public static class GetUsageStatsEndpoint
+{
+    public static void MapGetUsageStats(this IEndpointRouteBuilder api) =>
+        api.MapGet("/usage/stats", (Delegate)((HttpContext http) => http.Send<GetUsageStats, UsageStats>(new GetUsageStats())))
+            .RequireAuthorization(Scopes.Admin)
+            .WithName("UsageStats")
+            .WithSummary("Organisations by tier and usage events in the last hour and 24 hours, per feature (admin).");
+}

@@ -1,0 +1,147 @@
+using Marten;
+using Npgsql;
+using Shouldly;
+using UsageSlices.Domain;
+using UsageSlices.Tests.Support;
+
+namespace UsageSlices.Tests.Operations;
+
+/// <summary>The project's and JasperFx's commands, run as operators run them: the service's program with arguments.</summary>
+public sealed class when_operators_run_commands(AppFixture app) : ApiTest(app)
+{
+    private readonly ServiceProcess service = new(AppFixture.Schema);
+
+    [Fact]
+    public async Task db_apply_on_an_empty_schema_then_db_assert_passes_and_the_runbook_views_exist()
+    {
+        var schema = $"usage_slices_empty_{Guid.NewGuid():N}"[..32];
+        var empty = new ServiceProcess(schema);
+        try
+        {
+            var apply = await empty.RunCommandAsync("Production", "db-apply");
+            apply.ExitCode.ShouldBe(0, apply.Output);
+            var assert = await empty.RunCommandAsync("Production", "db-assert");
+            assert.ExitCode.ShouldBe(0, assert.Output);
+
+            await using var connection = await OpenAsync($"{AppFixture.ConnectionString};Search Path={schema}");
+            foreach (var view in new[] { "organisations", "subscription_tiers", "usage_events" })
+                (await ScalarAsync(connection, $"SELECT COUNT(*) FROM {view}")).ShouldBe(0L);
+        }
+        finally
+        {
+            await using var connection = await OpenAsync(AppFixture.ConnectionString);
+            await new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection).ExecuteNonQueryAsync(Cancel);
+        }
+    }
+
+    [Fact]
+    public async Task seed_twice_changes_nothing_the_second_time()
+    {
+        await using (var session = Store.LightweightSession())
+        {
+            session.Delete<SubscriptionTier>("starter");
+            await session.SaveChangesAsync(Cancel);
+        }
+
+        var first = await service.RunCommandAsync("Production", "seed");
+        var second = await service.RunCommandAsync("Production", "seed");
+
+        first.ExitCode.ShouldBe(0, first.Output);
+        first.Output.ShouldContain("1 tier(s) and feature(s) added or restored");
+        second.ExitCode.ShouldBe(0, second.Output);
+        second.Output.ShouldContain("nothing changed");
+        await using var query = Store.QuerySession();
+        (await query.LoadAsync<SubscriptionTier>("starter", Cancel))!.PriceMonthly.ShouldBe(29m);
+    }
+
+    [Fact]
+    public async Task assign_tier_by_slug_changes_the_tier_and_records_a_tier_assigned_event()
+    {
+        await RegisterAsync("acme-1");
+
+        var run = await service.RunCommandAsync("Production", "assign-tier", "--slug", "acme-1", "--tier", "pro", "--reason", "Migrated from the old system");
+
+        run.ExitCode.ShouldBe(0, run.Output);
+        run.Output.ShouldContain("acme-1: free -> pro");
+        await using var session = Store.QuerySession();
+        (await session.LoadAsync<Organisation>("acme-1", Cancel))!.Tier.ShouldBe("pro");
+        var assigned = (await session.Events.FetchStreamAsync("acme-1", token: Cancel)).Select(e => e.Data).OfType<TierAssigned>().ShouldHaveSingleItem();
+        assigned.PreviousTier.ShouldBe("free");
+        assigned.Actor.ShouldBe("assign-tier");
+        assigned.Reason.ShouldBe("Migrated from the old system");
+    }
+
+    [Fact]
+    public async Task assign_tier_for_all_on_the_default_tier_moves_only_those()
+    {
+        await RegisterAsync("a");
+        await RegisterAsync("b");
+        await RegisterAsync("c", "business");
+
+        var run = await service.RunCommandAsync("Production", "assign-tier", "--all-on-default", "--tier", "starter");
+
+        run.ExitCode.ShouldBe(0, run.Output);
+        await using var session = Store.QuerySession();
+        (await session.Query<Organisation>().OrderBy(o => o.Id).Select(o => o.Tier).ToListAsync(Cancel)).ShouldBe(["starter", "starter", "business"]);
+    }
+
+    [Fact]
+    public async Task assign_tier_for_an_unknown_slug_or_tier_fails_and_changes_nothing()
+    {
+        await RegisterAsync("acme");
+
+        (await service.RunCommandAsync("Production", "assign-tier", "--slug", "nobody", "--tier", "pro")).ExitCode.ShouldNotBe(0);
+        var unknownTier = await service.RunCommandAsync("Production", "assign-tier", "--org", "acme", "--tier", "platinum");
+
+        unknownTier.ExitCode.ShouldNotBe(0);
+        unknownTier.Output.ShouldContain("'platinum' is not a tier");
+        await using var session = Store.QuerySession();
+        (await session.LoadAsync<Organisation>("acme", Cancel))!.Tier.ShouldBe("free");
+    }
+
+    [Fact]
+    public async Task stats_prints_organisations_by_tier_and_recent_events()
+    {
+        await RegisterAsync("a");
+        await RegisterAsync("b", "pro");
+        await TrackAsync("a", "AI_MESSAGES", 2);
+        await TrackAsync("b", "AI_MESSAGES", 1);
+
+        var run = await service.RunCommandAsync("Production", "stats");
+
+        run.ExitCode.ShouldBe(0, run.Output);
+        run.Output.ShouldContain("Organisations: 2");
+        run.Output.ShouldContain("Usage events in the last hour: 2; in the last 24 hours: 2");
+    }
+
+    [Fact]
+    public async Task token_mints_a_token_the_service_accepts()
+    {
+        await RegisterAsync("acme");
+
+        // Development with no key of its own: the development key, which the test host uses too.
+        var run = await service.RunCommandAsync(
+            "Development", new Dictionary<string, string> { ["Auth__SigningKey"] = "" }, "token", "--org", "acme", "--scopes", "usage:read");
+
+        run.ExitCode.ShouldBe(0, run.Output);
+        var token = run.Output.Trim().Split('\n').Last(line => line.StartsWith("eyJ", StringComparison.Ordinal)).Trim();
+        await Host.Scenario(x =>
+        {
+            x.Get.Url("/api/v1/usage/acme/limits");
+            x.WithBearerToken(token);
+        });
+    }
+
+    private static async Task<NpgsqlConnection> OpenAsync(string connectionString)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Cancel);
+        return connection;
+    }
+
+    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync(Cancel))!;
+    }
+}
