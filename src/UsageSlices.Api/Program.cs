@@ -30,6 +30,7 @@ builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration,
 builder.Services.AddUsageRateLimiting(builder.Configuration);
 builder.Services.AddOpenApi();
 builder.AddUsagePersistence();
+builder.AddUsageTelemetry();
 
 var app = builder.Build();
 
@@ -45,6 +46,9 @@ app.MapUsageApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
 app.MapOpenApi();
+app.MapPrometheusScrapingEndpoint();
+// The gauge registers itself when first resolved.
+app.Services.GetRequiredService<QueueDepthGauge>();
 // The interactive page loads its script from this service and no web fonts, so it works offline.
 app.MapScalarApiReference("/docs", options => options.WithTitle("UsageSlices API").DisableDefaultFonts());
 

@@ -68,6 +68,7 @@ public static class Persistence
             options.Schema.For<SubscriptionTier>().Identity(tier => tier.Code);
             options.Schema.For<IdempotencyRecord>();
             options.Storage.Add(new RunbookViews(schema));
+            options.Listeners.Add(new UsageMetricsListener());
         })
             .UseLightweightSessions()
             .InitializeWith<CatalogSeed>()
@@ -93,6 +94,7 @@ public static class Persistence
             // Prefer: respond-async: the endpoint answers 202 once the message is in PostgreSQL (Wolverine's inbox).
             options.PublishMessage<TrackUsageQueued>().ToLocalQueue(TrackUsageQueuedHandler.LocalQueue).UseDurableInbox();
         });
+        builder.Services.AddSingleton(_ => new QueueDepthGauge(connectionString, schema));
         builder.Services.AddHealthChecks()
             .AddNpgSql(connectionString, name: "postgres", tags: ["ready"], timeout: TimeSpan.FromSeconds(3));
         return builder;

@@ -72,6 +72,7 @@ public static class CheckLimitEndpoint
         api.MapGet("/usage/{orgId}/check/{feature}", (string orgId, string feature, HttpContext http, long quantity = 1) =>
                 http.Send<CheckLimit, CheckLimitResponse>(new CheckLimit(orgId, feature, quantity)))
             .RequireAuthorization(Scopes.Read)
+            .AddEndpointFilter(UsageMetrics.Timed(UsageMetrics.CheckDuration))
             .WithName("CheckLimit")
             .WithSummary("Whether an organisation may use a quantity of a feature now; changes nothing.");
 }

@@ -182,7 +182,11 @@ public static class TrackUsageHandler
             command, organisation, feature, TierLimit.In(tier, feature), period,
             stream.Aggregate?.Used ?? 0, first, now);
         if (decision.Problem is { } problem)
+        {
+            if (problem is { Status: StatusCodes.Status402PaymentRequired, Extensions: var numbers } && numbers["reason"] is string reason)
+                UsageMetrics.EnforceRejected(feature.Code, reason);
             return problem;
+        }
 
         var (response, recorded, record) = decision.Value!;
         if (recorded is not null)

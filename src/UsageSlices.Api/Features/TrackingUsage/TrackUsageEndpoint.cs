@@ -15,6 +15,7 @@ public static class TrackUsageEndpoint
                     : http.Send<TrackUsage, TrackUsageResponse>(command);
             })
             .RequireAuthorization(Scopes.Write)
+            .AddEndpointFilter(UsageMetrics.Timed(UsageMetrics.TrackDuration))
             .WithName("TrackUsage")
             .WithSummary("Record that an organisation used some of a feature (enforce: only within its limit; Prefer: respond-async: 202 once durably queued).");
 

@@ -69,6 +69,7 @@ public static class TrackUsageQueuedHandler
             {
                 if (lifecycle.Envelope?.Message is TrackUsageQueued queued)
                 {
+                    UsageMetrics.TrackingFailed(queued.Command.Feature);
                     runtime.LoggerFactory.CreateLogger(typeof(TrackUsageQueuedHandler)).LogWarning(exception,
                         "Failed to track usage of {Feature} for {OrgId} (key {IdempotencyKey}, attempt {Attempt}); it will be retried",
                         queued.Command.Feature, queued.Command.OrgId, queued.Command.Key, lifecycle.Envelope.Attempts);
@@ -83,6 +84,7 @@ public static class TrackUsageQueuedHandler
         var outcome = await TrackUsageHandler.Handle(message.Command, session, time, cancellation);
         if (outcome.Problem is { } problem)
         {
+            UsageMetrics.TrackingFailed(message.Command.Feature);
             logger.LogWarning(
                 "Failed to track usage of {Feature} for {OrgId} (key {IdempotencyKey}): {Status} {Detail}",
                 message.Command.Feature, message.Command.OrgId, message.Command.Key, problem.Status, problem.Detail);
