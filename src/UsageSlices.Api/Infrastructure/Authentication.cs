@@ -101,7 +101,8 @@ public sealed class TokenIssuer(AuthSettings settings, TimeProvider time)
 /// <summary>A route needs this scope (admin holds every scope) and, unless admin, the token's own organisation.</summary>
 public sealed record ScopeRequirement(string Scope) : IAuthorizationRequirement;
 
-public sealed class ScopeRequirementHandler : AuthorizationHandler<ScopeRequirement>
+/// <remarks>Not named "…Handler": Wolverine would take its public HandleAsync for a message handler.</remarks>
+public sealed class ScopeAuthorizer : AuthorizationHandler<ScopeRequirement>
 {
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
     {
@@ -136,7 +137,7 @@ public static class AuthenticationSetup
     {
         services.AddSingleton(settings);
         services.AddSingleton<TokenIssuer>();
-        services.AddSingleton<IAuthorizationHandler, ScopeRequirementHandler>();
+        services.AddSingleton<IAuthorizationHandler, ScopeAuthorizer>();
 
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
         {

@@ -1,4 +1,5 @@
 using JasperFx;
+using JasperFx.CodeGeneration;
 using JasperFx.Events;
 using Marten;
 using Marten.Exceptions;
@@ -15,6 +16,8 @@ namespace UsageSlices.Infrastructure;
 public static class Persistence
 {
     public const string DefaultSchema = "usage_slices";
+
+    private const string PreGeneratedHandlers = "Internal.Generated.WolverineHandlers.GeneratedHandlerRegistry";
 
     /// <summary>Marten's quick append raises this when a stream was started by another writer since it was read.</summary>
     private const string StreamVersionMismatch = "MT003";
@@ -79,6 +82,11 @@ public static class Persistence
         {
             options.ApplicationAssembly = typeof(Program).Assembly;
             options.UseRuntimeCompilation();
+            // A published build carries handler code generated at build time (build.cake's Publish runs
+            // `codegen write`) and loads it statically: faster and leaner start-up. Other builds generate it at run time.
+            options.CodeGeneration.TypeLoadMode = typeof(Program).Assembly.GetType(PreGeneratedHandlers) is null
+                ? TypeLoadMode.Dynamic
+                : TypeLoadMode.Static;
             options.Policies.AutoApplyTransactions();
 
             options.OnException(IsWriteConflict).RetryWithCooldown(
