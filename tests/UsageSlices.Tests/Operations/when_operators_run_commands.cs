@@ -16,8 +16,14 @@ public sealed class when_operators_run_commands(AppFixture app) : ApiTest(app)
     {
         var schema = $"usage_slices_empty_{Guid.NewGuid():N}"[..32];
         var empty = new ServiceProcess(schema);
+        var patch = Path.Combine(Path.GetTempPath(), $"{schema}.sql");
         try
         {
+            var write = await empty.RunCommandAsync("Production", "db-patch", patch, "-d", "marten://store/");
+            write.ExitCode.ShouldBe(0, write.Output);
+            (await File.ReadAllTextAsync(patch, Cancel)).ShouldContain($"CREATE VIEW {schema}.usage_events");
+            File.Exists(patch.Replace(".sql", ".drop.sql")).ShouldBeTrue();
+
             var apply = await empty.RunCommandAsync("Production", "db-apply");
             apply.ExitCode.ShouldBe(0, apply.Output);
             var assert = await empty.RunCommandAsync("Production", "db-assert");
@@ -29,9 +35,31 @@ public sealed class when_operators_run_commands(AppFixture app) : ApiTest(app)
         }
         finally
         {
+            File.Delete(patch);
+            File.Delete(patch.Replace(".sql", ".drop.sql"));
             await using var connection = await OpenAsync(AppFixture.ConnectionString);
             await new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection).ExecuteNonQueryAsync(Cancel);
         }
+    }
+
+    [Fact]
+    public async Task a_projection_rebuild_restores_counters_from_the_events()
+    {
+        await RegisterAsync("acme");
+        await TrackAsync("acme", "AI_MESSAGES", 7);
+        await using (var session = Store.LightweightSession())
+        {
+            var counter = await session.Query<UsageCounter>().SingleAsync(Cancel);
+            counter.Used = 999;
+            session.Store(counter);
+            await session.SaveChangesAsync(Cancel);
+        }
+
+        var run = await service.RunCommandAsync("Production", "projections", "rebuild");
+
+        run.ExitCode.ShouldBe(0, run.Output);
+        (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(7);
+        ((string)(await CheckAsync("acme", "AI_MESSAGES"))["tier"]!).ShouldBe("free");
     }
 
     [Fact]
