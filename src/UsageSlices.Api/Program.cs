@@ -28,7 +28,7 @@ builder.Services.AddValidatorsFromAssemblyContaining<Program>();
 builder.Services.AddUsageProblemDetails();
 builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration, builder.Environment));
 builder.Services.AddUsageRateLimiting(builder.Configuration);
-builder.Services.AddOpenApi();
+builder.Services.AddUsageApiDescription();
 builder.AddUsagePersistence();
 builder.AddUsageTelemetry();
 

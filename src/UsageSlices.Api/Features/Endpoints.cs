@@ -18,8 +18,13 @@ public static class Endpoints
 {
     public static void MapUsageApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1").ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+        // What every route may answer besides its own: bad input, no or wrong token, too fast, database down.
+        var api = app.MapGroup("/api/v1")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapRegisterOrganisation();
         api.MapGetOrganisation();

@@ -9,8 +9,11 @@ public static class RequestLimits
     public const long MaxBodyBytes = 16 * 1024;
     public const long MaxBatchBodyBytes = 1024 * 1024;
 
-    /// <summary>The deepest body (a batch event's properties) is 4 levels; anything much deeper is an attack.</summary>
-    public const int MaxJsonDepth = 8;
+    /// <summary>
+    /// The deepest request body (a batch event's properties) is 4 levels, so anything much deeper is an attack.
+    /// The same options write responses and the OpenAPI document, whose schemas nest deeper, hence not 8.
+    /// </summary>
+    public const int MaxJsonDepth = 32;
 }
 
 /// <summary>Rules shared by every slice's validator.</summary>

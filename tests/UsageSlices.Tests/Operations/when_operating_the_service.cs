@@ -31,6 +31,28 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
     }
 
     [Fact]
+    public async Task every_operation_describes_its_success_schema_and_its_problem_responses()
+    {
+        var result = await Host.Scenario(x => x.Get.Url("/openapi/v1.json"));
+        var document = JsonNode.Parse(await result.ReadAsTextAsync())!;
+
+        var operations = document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject().Select(op => (Name: $"{op.Key} {path.Key}", Operation: op.Value!))).ToList();
+        operations.Count.ShouldBe(12);
+        foreach (var (name, operation) in operations)
+        {
+            var responses = operation["responses"]!.AsObject();
+            responses.Where(r => r.Key.StartsWith('2')).ShouldContain(r => r.Value!["content"] != null, name);
+            foreach (var status in new[] { "400", "401", "403", "429", "503" })
+                responses[status]?["content"]?["application/problem+json"].ShouldNotBeNull($"{name} {status}");
+        }
+
+        var track = document["paths"]!["/api/v1/usage/{orgId}/track"]!["post"]!["responses"]!.AsObject();
+        track.Select(r => r.Key).ShouldBe(["200", "202", "400", "401", "402", "403", "404", "409", "413", "429", "503"], ignoreOrder: true);
+        document["components"]!["schemas"]!["TrackUsageBody"]!["examples"]![0]!["feature"]!.ToString().ShouldBe("AI_MESSAGES");
+        document["components"]!["securitySchemes"]!["bearer"]!["scheme"]!.ToString().ShouldBe("bearer");
+    }
+
+    [Fact]
     public async Task the_interactive_page_loads_its_script_from_the_service_itself()
     {
         var page = await Host.Scenario(x => x.Get.Url("/docs/"));

@@ -53,6 +53,7 @@ public static class AssignTierEndpoint
         api.MapPut("/usage/{orgId}/tier", (string orgId, AssignTierBody body, HttpContext http) =>
                 http.Send<AssignTier, TierAssignment>(new AssignTier(orgId, body.Tier ?? "", body.Reason, http.User.Actor())))
             .RequireAuthorization(Scopes.Admin)
+            .Produces<TierAssignment>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("AssignTier")
             .WithSummary("Move an organisation to a tier now; the period's usage is kept and the new limits apply at once.");
 }

@@ -73,6 +73,7 @@ public static class CheckLimitEndpoint
                 http.Send<CheckLimit, CheckLimitResponse>(new CheckLimit(orgId, feature, quantity)))
             .RequireAuthorization(Scopes.Read)
             .AddEndpointFilter(UsageMetrics.Timed(UsageMetrics.CheckDuration))
+            .Produces<CheckLimitResponse>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("CheckLimit")
             .WithSummary("Whether an organisation may use a quantity of a feature now; changes nothing.");
 }

@@ -65,6 +65,7 @@ public static class GetLimitsEndpoint
         api.MapGet("/usage/{orgId}/limits", (string orgId, HttpContext http) =>
                 http.Send<GetLimits, GetLimitsResponse>(new GetLimits(orgId)))
             .RequireAuthorization(Scopes.Read)
+            .Produces<GetLimitsResponse>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetLimits")
             .WithSummary("Every feature's limit, usage and period for an organisation.");
 }

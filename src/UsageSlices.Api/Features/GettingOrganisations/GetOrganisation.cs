@@ -27,6 +27,7 @@ public static class GetOrganisationEndpoint
         api.MapGet("/organisations/{orgId}", (string orgId, HttpContext http) =>
                 http.Send<GetOrganisation, Organisation>(new GetOrganisation(orgId)))
             .RequireAuthorization(Scopes.Read)
+            .Produces<Organisation>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetOrganisation")
             .WithSummary("An organisation's id, slug, name, tier and billing anchor day.");
 }

@@ -26,6 +26,7 @@ public static class GetTierEndpoint
     public static void MapGetTier(this IEndpointRouteBuilder api) =>
         api.MapGet("/tiers/{code}", (string code, HttpContext http) => http.Send<GetTier, SubscriptionTier>(new GetTier(code)))
             .RequireAuthorization(Scopes.Read)
+            .Produces<SubscriptionTier>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetTier")
             .WithSummary("One subscription tier with its price and limits.");
 }

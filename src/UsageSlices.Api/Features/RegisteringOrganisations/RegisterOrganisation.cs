@@ -79,6 +79,7 @@ public static class RegisterOrganisationEndpoint
                         ? TypedResults.Created($"/api/v1/organisations/{orgId}", registration.Organisation)
                         : TypedResults.Ok(registration.Organisation)))
             .RequireAuthorization(Scopes.Admin)
+            .Produces<Organisation>().Produces<Organisation>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("RegisterOrganisation")
             .WithSummary("Register an organisation (201), or update its slug, name, anchor day or tier (200).");
 }

@@ -16,6 +16,9 @@ public static class TrackUsageEndpoint
             })
             .RequireAuthorization(Scopes.Write)
             .AddEndpointFilter(UsageMetrics.Timed(UsageMetrics.TrackDuration))
+            .Produces<TrackUsageResponse>().Produces<TrackUsageAccepted>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status402PaymentRequired).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("TrackUsage")
             .WithSummary("Record that an organisation used some of a feature (enforce: only within its limit; Prefer: respond-async: 202 once durably queued).");
 

@@ -152,6 +152,7 @@ public static class TrackUsageBatchEndpoint
                     new Caller(http.User.FindFirst(Claims.OrgId)?.Value, http.User.HasScope(Scopes.Admin)))))
             .RequireAuthorization(Scopes.Write)
             .WithMetadata(new RequestSizeLimitAttribute(RequestLimits.MaxBatchBodyBytes))
+            .Produces<TrackUsageBatchResponse>().ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("TrackUsageBatch")
             .WithSummary("Record up to 1,000 usage events (record mode, each with its idempotency key) in one transaction; a result per event.");
 }

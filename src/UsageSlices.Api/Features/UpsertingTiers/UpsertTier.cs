@@ -58,6 +58,7 @@ public static class UpsertTierEndpoint
                         ? TypedResults.Created($"/api/v1/tiers/{code}", upsert.Tier)
                         : TypedResults.Ok(upsert.Tier)))
             .RequireAuthorization(Scopes.Admin)
+            .Produces<SubscriptionTier>().Produces<SubscriptionTier>(StatusCodes.Status201Created)
             .WithName("UpsertTier")
             .WithSummary("Create (201) or replace (200) a tier; a feature left out of its limits is not in the tier.");
 }
