@@ -82,6 +82,21 @@ Task("Test")
         throw new Exception($"Tests failed (exit code {exitCode}, {passed} passed, {failed} failed).");
 });
 
+Task("Bench")
+    .Description("Baselines (bare Kestrel, pgbench) and the service side by side in one run; writes docs/benchmarks.md")
+    .IsDependentOn("EnsureDatabase")
+    .IsDependentOn("Publish")
+    .Does(() =>
+{
+    DotNetPublish("./bench/KestrelBaseline/KestrelBaseline.csproj", new DotNetPublishSettings
+    {
+        Configuration = "Release",
+        OutputDirectory = MakeAbsolute(Directory("./artifacts/bench-baseline")),
+    });
+    if (Run("bash", "./bench/run.sh") != 0)
+        throw new Exception("The benchmark failed; see artifacts/bench/.");
+});
+
 Task("Run")
     .Description("Set up PostgreSQL and run the service on http://localhost:3000 (Development settings unless ASPNETCORE_ENVIRONMENT says otherwise)")
     .IsDependentOn("EnsureDatabase")

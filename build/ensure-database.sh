@@ -10,7 +10,7 @@ if [ -n "${ConnectionStrings__Postgres:-}" ]; then
 fi
 
 role="usage_slices"
-databases=("usage_slices" "usage_slices_tests")
+databases=("usage_slices" "usage_slices_tests" "usage_slices_bench")
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 

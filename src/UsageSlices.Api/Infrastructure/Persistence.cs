@@ -33,11 +33,17 @@ public static class Persistence
     /// Two writers raced on one usage stream, one idempotency key or one new organisation: the loser runs its
     /// handler again on fresh state, where it sees the winner's write.
     /// </summary>
-    public static bool IsWriteConflict(Exception exception) => exception is ConcurrencyException
-        or Marten.Exceptions.ExistingStreamIdCollisionException
-        or JasperFx.Events.ExistingStreamIdCollisionException
-        or DocumentAlreadyExistsException
-        or MartenCommandException { InnerException: PostgresException { SqlState: StreamVersionMismatch } };
+    public static bool IsWriteConflict(Exception exception) => exception switch
+    {
+        ConcurrencyException
+            or Marten.Exceptions.ExistingStreamIdCollisionException
+            or JasperFx.Events.ExistingStreamIdCollisionException
+            or DocumentAlreadyExistsException
+            or MartenCommandException { InnerException: PostgresException { SqlState: StreamVersionMismatch } } => true,
+        // A batch that loses several races at once (its idempotency records) gets them all in one AggregateException.
+        AggregateException aggregate => aggregate.InnerExceptions.All(IsWriteConflict),
+        _ => false,
+    };
 
     private static string WithDefaults(string connectionString)
     {

@@ -151,6 +151,38 @@ public sealed class when_tracking_a_batch(AppFixture app) : ApiTest(app)
             (await UsedAsync("acme", feature)).ShouldBe(20);
     }
 
+    [Fact]
+    public async Task the_same_batch_sent_ten_times_at_once_counts_once_and_every_call_succeeds()
+    {
+        await RegisterAsync("acme", "business");
+        await RegisterAsync("globex", "business");
+        // The streams exist already, so the batches queue on their locks and then race on the idempotency records.
+        foreach (var org in new[] { "acme", "globex" })
+        {
+            await TrackAsync(org, "AI_MESSAGES");
+            await TrackAsync(org, "API_CALLS");
+        }
+
+        var events = Enumerable.Range(0, 50)
+            .Select(i => new { orgId = i % 2 == 0 ? "acme" : "globex", feature = i % 3 == 0 ? "API_CALLS" : "AI_MESSAGES", quantity = 1, idempotencyKey = $"same-{i}" })
+            .ToArray();
+        using var client = Host.Server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+
+        var calls = Enumerable.Range(0, 10).Select(async _ =>
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/usage/events:batch", new { events }, Cancel);
+            return (response.StatusCode, Body: System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync(Cancel)));
+        });
+        var answers = await Task.WhenAll(calls);
+
+        answers.ShouldAllBe(answer => answer.StatusCode == HttpStatusCode.OK);
+        answers.Sum(answer => (int)answer.Body!["recorded"]!).ShouldBe(50);
+        answers.Sum(answer => (int)answer.Body!["duplicates"]!).ShouldBe(450);
+        (await UsedAsync("acme", "AI_MESSAGES") + await UsedAsync("globex", "AI_MESSAGES")).ShouldBe(2 + 33);
+        (await UsedAsync("acme", "API_CALLS") + await UsedAsync("globex", "API_CALLS")).ShouldBe(2 + 17);
+    }
+
     [Theory]
     [InlineData("""{"events":[]}""", "Events")]
     [InlineData("""{}""", "Events")]

@@ -74,9 +74,6 @@ public static class TrackUsageBatchHandler
         var features = (await session.Query<UsageFeature>().ToListAsync(cancellation)).ToDictionary(f => f.Code);
         var tiers = (await session.LoadManyAsync<SubscriptionTier>(cancellation, organisations.Values.Select(o => o.Tier).Distinct()))
             .ToDictionary(t => t.Code);
-        var firsts = (await session.LoadManyAsync<IdempotencyRecord>(
-                cancellation, accepted.Select(a => IdempotencyRecord.KeyFor(a.Event.OrgId, a.Event.Key!)).Distinct()))
-            .ToDictionary(r => r.Id);
 
         var writes = new List<(int Index, TrackUsage Event, Organisation Organisation, UsageFeature Feature, Period? Period, string Stream)>();
         foreach (var (index, evt) in accepted)
@@ -101,6 +98,11 @@ public static class TrackUsageBatchHandler
             streams[key] = await session.Events.FetchForExclusiveWriting<UsageCounter>(key, cancellation);
             used[key] = streams[key].Aggregate?.Used ?? 0;
         }
+
+        // Read after the locks, like a single track call, so a batch that waited sees the keys the others wrote.
+        var firsts = (await session.LoadManyAsync<IdempotencyRecord>(
+                cancellation, writes.Select(w => IdempotencyRecord.KeyFor(w.Organisation.Id, w.Event.Key!)).Distinct()))
+            .ToDictionary(r => r.Id);
 
         foreach (var write in writes)
         {

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The benchmark: baselines and the service side by side in one invocation, on this machine, written to
+# docs/benchmarks.md. Run it through the build: ./build.sh --target=Bench (which publishes both apps first).
+# Every figure is compared only with figures of the same run: the machine is noisy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export BENCH_SCRIPTS="$root/bench/scripts"
+duration=${BENCH_DURATION:-10}
+connections=32
+threads=2
+out="$root/artifacts/bench"
+rm -rf "$out" && mkdir -p "$out"
+
+if ! command -v wrk >/dev/null; then
+  apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
+fi
+
+export PGHOST=localhost PGUSER=usage_slices PGPASSWORD=usage_slices PGDATABASE=usage_slices_bench
+schema=usage_slices_bench
+connection="Host=localhost;Port=5432;Database=usage_slices_bench;Username=usage_slices;Password=usage_slices"
+declare -A result
+
+# Runs wrk against $1 with Lua script $2, under the extra environment given after; keeps its RESULT line as result[$name].
+measure() {
+  local name=$1 url=$2 script=$3; shift 3
+  env "$@" wrk -t$threads -c${CONNECTIONS:-$connections} -d${duration}s --timeout 30s --latency -s "$BENCH_SCRIPTS/$script" "$url" > "$out/$name.txt" 2>&1
+  result[$name]=$(grep '^RESULT' "$out/$name.txt")
+  echo "$name: ${result[$name]#RESULT }"
+}
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<< " ${result[$1]}"; }
+rss_peak_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+wait_ready() {
+  for _ in $(seq 1 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "not ready: $1" >&2; return 1
+}
+
+echo "== Baseline: bare Kestrel =="
+dotnet "$root/artifacts/bench-baseline/KestrelBaseline.dll" --urls http://127.0.0.1:5100 >/dev/null 2>&1 &
+baseline_pid=$!
+wait_ready http://127.0.0.1:5100/ping
+measure kestrel http://127.0.0.1:5100 baseline.lua
+kill $baseline_pid; wait $baseline_pid 2>/dev/null || true
+
+echo "== Baseline: pgbench, one transaction per event =="
+psql -q -f "$BENCH_SCRIPTS/pgbench-schema.sql" 2>/dev/null
+pgbench_run() {
+  local name=$1 file=$2
+  psql -q -c "TRUNCATE bench_events, bench_counters"
+  (cd "$out" && pgbench -n -c $connections -j $threads -T "$duration" -f "$BENCH_SCRIPTS/$file" -l --log-prefix="$name" > "$name.txt" 2>&1)
+  local tps p50 p99
+  tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out/$name.txt" | tail -n 1)
+  read -r p50 p99 < <(cat "$out/$name".* | awk '{ print $3 / 1000 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int(NR * 0.5)], v[int(NR * 0.99)] }')
+  result[$name]=$(printf 'RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=0' "$tps" "$p50" "$p99")
+  echo "$name: ${result[$name]#RESULT }"
+}
+pgbench_run pgbench_orgs pgbench-track.sql
+pgbench_run pgbench_hot pgbench-track-hot.sql
+
+echo "== The service (published build) =="
+psql -q -c "DROP SCHEMA IF EXISTS $schema CASCADE"
+key=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
+export ASPNETCORE_ENVIRONMENT=Production Auth__SigningKey="$key" ConnectionStrings__Postgres="$connection" Database__Schema=$schema \
+  RateLimiting__PermitsPerSecond=0 Logging__LogLevel__Default=Warning
+service="http://127.0.0.1:5200"
+dotnet "$root/artifacts/publish/UsageSlices.Api.dll" --urls $service > "$out/service.log" 2>&1 &
+service_pid=$!
+wait_ready $service/health/ready
+token=$(cd "$root/artifacts/publish" && dotnet UsageSlices.Api.dll token --scopes usage:admin --sub bench --hours 2 2>/dev/null | tail -n 1)
+auth="Authorization: Bearer $token"
+
+upsert_tier() { curl -sf -X PUT "$service/api/v1/tiers/$1" -H "$auth" -H 'Content-Type: application/json' -d "$2" >/dev/null; }
+upsert_tier bench '{"name":"Bench","priceMonthly":0,"limits":{"AI_MESSAGES":1000000000,"API_CALLS":null}}'
+# The hot organisation's limit is reached during its run, so the run shows enforce mode refusing at the limit, exactly.
+hot_limit=1000
+upsert_tier bench-hot "{\"name\":\"Bench hot\",\"priceMonthly\":0,\"limits\":{\"AI_MESSAGES\":$hot_limit}}"
+register() { curl -sf -X PUT "$service/api/v1/organisations/$1" -H "$auth" -H 'Content-Type: application/json' -d "{\"slug\":\"$1\",\"name\":\"$1\",\"tier\":\"$2\"}" >/dev/null; }
+export -f register; export service auth
+(seq 1 1000 | sed 's/^/bench-/'; echo bench-small; echo bench-big) | xargs -P 8 -I{} bash -c 'register {} bench'
+register bench-hot bench-hot
+
+measure track_record $service track.lua TOKEN="$token" ORGS=1000
+measure track_enforce_hot $service track.lua TOKEN="$token" HOT=bench-hot
+measure check $service read.lua TOKEN="$token" ORGS=1000
+measure limits $service read.lua TOKEN="$token" ORGS=1000 LIMITS=1
+# A batch call carries 1,000 events, so a few connections already keep the service busy.
+CONNECTIONS=4 measure batch $service batch.lua TOKEN="$token" ORGS=1000 RUN=orgs
+measure track_async $service track.lua TOKEN="$token" ORGS=1000 ASYNC=1
+hot_used=$(curl -sf "$service/api/v1/usage/bench-hot/check/AI_MESSAGES" -H "$auth" | sed -n 's/.*"used":\([0-9]*\).*/\1/p')
+
+echo "== Growth: check with 1,000 and with 1,000,000 events =="
+batch_of() { awk -v org="$1" -v n="$2" 'BEGIN { printf "{\"events\":["; for (i = 1; i <= 1000; i++) printf "%s{\"orgId\":\"%s\",\"feature\":\"AI_MESSAGES\",\"quantity\":1,\"idempotencyKey\":\"g-%d-%d\"}", (i > 1 ? "," : ""), org, n, i; printf "]}" }'; }
+post_batch() { batch_of "$1" "$2" | curl -sf -X POST $service/api/v1/usage/events:batch -H "$auth" -H 'Content-Type: application/json' --data-binary @- >/dev/null; }
+export -f batch_of post_batch
+post_batch bench-small 1
+growth_start=$(date +%s.%N)
+seq 1 1000 | xargs -P 4 -I{} bash -c 'post_batch bench-big {}'
+growth_seconds=$(echo "$(date +%s.%N) - $growth_start" | bc)
+big_used=$(curl -sf "$service/api/v1/usage/bench-big/check/AI_MESSAGES" -H "$auth" | sed -n 's/.*"used":\([0-9]*\).*/\1/p')
+measure check_1k_events $service read.lua TOKEN="$token" ORG=bench-small
+measure check_1m_events $service read.lua TOKEN="$token" ORG=bench-big
+rss=$(rss_peak_mb $service_pid)
+kill $service_pid; wait $service_pid 2>/dev/null || true
+
+echo "== Writing docs/benchmarks.md =="
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=") ? v >= t : v <= t; print ok ? "met" : "**not met**" }'; }
+row() { # name, label, rate, baseline name, target op, target
+  local name=$1 label=$2 rate=$3 base=$4 op=$5 target=$6 r
+  r=$(ratio "$rate" "$(field "$base" rps)")
+  printf '| %s | %s | %s | %s | %s | %s | %s × `%s` | %s %s | %s |\n' "$label" "$rate" "$(field "$name" p50_ms)" "$(field "$name" p99_ms)" \
+    "$(field "$name" errors)" "$(field "$base" rps)" "$r" "$base" "$op" "$target" "$(verdict "$r" "$op" "$target")"
+}
+batch_events=$(awk -v ok="$(field batch ok)" -v s="$(field batch seconds)" 'BEGIN { printf "%.0f", ok * 1000 / s }')
+growth_ratio=$(ratio "$(field check_1m_events p50_ms)" "$(field check_1k_events p50_ms)")
+{
+  cat <<HEADER
+# Benchmarks
+
+Made by \`./build.sh --target=Bench\` (\`bench/run.sh\`) on $(date -u +%Y-%m-%d) on this 2-core machine, in one invocation:
+the baselines and the service ran one after the other against the same local PostgreSQL, each for
+${duration} s with ${connections} connections (wrk ${threads} threads; pgbench ${connections} clients, ${threads} jobs). The machine is
+noisy, so only the ratios within this run mean anything. Rates are requests/s unless marked; latencies
+in ms; "errors" counts socket errors and unexpected statuses (402 is an expected answer in enforce mode).
+The service is the published build (Production, rate limiter off, pool 40), in schema \`$schema\`.
+
+## Results
+
+| scenario | rate | p50 | p99 | errors | baseline rate | ratio | target | |
+|---|---|---|---|---|---|---|---|---|
+HEADER
+  row track_record "track, record mode, 1,000 organisations" "$(field track_record rps)" pgbench_orgs ">=" 1.0
+  row track_enforce_hot "track, enforce mode, one hot organisation" "$(field track_enforce_hot rps)" pgbench_hot ">=" 0.8
+  row check "check (random organisation)" "$(field check rps)" kestrel ">=" 0.30
+  row limits "limits (random organisation)" "$(field limits rps)" kestrel ">=" 0
+  row track_async "track, Prefer: respond-async (accepted)" "$(field track_async rps)" pgbench_orgs ">=" 0
+  cat <<TABLE
+
+| measure | value | target | |
+|---|---|---|---|
+| batch ingest, 1,000 events a call, 4 connections (events/s) | $batch_events ($(field batch rps) calls/s, p99 $(field batch p99_ms) ms) | ≥ 50,000 | $(verdict "$batch_events" ">=" 50000) |
+| check p99 at ${connections} connections | $(field check p99_ms) ms | ≤ 5 ms | $(verdict "$(field check p99_ms)" "<=" 5) |
+| enforce mode on the hot organisation: over-admission | used $hot_used of limit $hot_limit after $(field track_enforce_hot ok) × 200 and $(field track_enforce_hot payment) × 402 | used = limit, never above | $([ "$hot_used" = "$hot_limit" ] && echo met || echo "**not met**") |
+| check p50 with 1,000,000 events ÷ with 1,000 events | $(field check_1m_events p50_ms) ms ÷ $(field check_1k_events p50_ms) ms = $growth_ratio | ≤ 1.2 | $(verdict "$growth_ratio" "<=" 1.2) |
+| events behind the 1,000,000 check | $big_used (written in ${growth_seconds%.*} s by 1,000 batch calls, 4 at a time) | 1,000,000 | $([ "$big_used" = 1000000 ] && echo met || echo "**not met**") |
+| service peak RSS (VmHWM) | $rss MB | ≤ 300 MB | $(verdict "$rss" "<=" 300) |
+
+Baselines: bare Kestrel \`GET /ping\` (\`bench/KestrelBaseline\`, same host builder and server) $(field kestrel rps) req/s;
+pgbench inserting an event row and upserting a counter row in one transaction: $(field pgbench_orgs rps) tx/s
+over 1,000 organisations, $(field pgbench_hot rps) tx/s on one hot organisation (\`bench/scripts/pgbench-*.sql\`).
+Raw outputs are in \`artifacts/bench/\` after a run.
+TABLE
+} > "$root/docs/benchmarks.md"
+cat "$root/docs/benchmarks.md"
