@@ -42,14 +42,12 @@ public static class CheckLimitHandler
     public static async Task<Outcome<CheckLimitResponse>> Handle(
         CheckLimit query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
     {
-        var organisation = await session.LoadAsync<Organisation>(query.OrgId, cancellation);
+        var (organisation, feature, tier) = await session.LoadUsageTargetAsync(query.OrgId, query.Feature, cancellation);
         if (organisation is null)
             return Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
-        var feature = await session.LoadAsync<UsageFeature>(query.Feature, cancellation);
         if (feature is null)
             return Problems.Invalid("feature", $"'{query.Feature}' is not a feature of the catalog.");
 
-        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation);
         var limit = TierLimit.In(tier, feature);
         var now = time.GetUtcNow();
         var period = Periods.For(feature, now, organisation.BillingAnchorDay);

@@ -161,12 +161,10 @@ public static class TrackUsageHandler
     public static async Task<Outcome<TrackUsageResponse>> Handle(
         TrackUsage command, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
     {
-        var organisation = await session.LoadAsync<Organisation>(command.OrgId, cancellation);
-        var feature = await session.LoadAsync<UsageFeature>(command.Feature, cancellation);
+        var (organisation, feature, tier) = await session.LoadUsageTargetAsync(command.OrgId, command.Feature, cancellation);
         if (!TrackUsageRules.CanTrack(command, organisation, feature, out var refusal))
             return refusal;
 
-        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation);
         var now = time.GetUtcNow();
         var period = Periods.For(feature, command.OccurredAt ?? now, organisation.BillingAnchorDay);
 

@@ -1,6 +1,5 @@
 using FluentValidation;
 using Marten;
-using UsageSlices.Domain;
 using UsageSlices.Infrastructure;
 using Wolverine.ErrorHandling;
 using Wolverine.Runtime.Handlers;
@@ -43,8 +42,7 @@ public static class QueueTrackUsageHandler
         QueueTrackUsage message, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
     {
         var command = message.Command;
-        var organisation = await session.LoadAsync<Organisation>(command.OrgId, cancellation);
-        var feature = await session.LoadAsync<UsageFeature>(command.Feature, cancellation);
+        var (organisation, feature, _) = await session.LoadUsageTargetAsync(command.OrgId, command.Feature, cancellation);
         if (!TrackUsageRules.CanTrack(command, organisation, feature, out var refusal))
             return (refusal, null);
 
