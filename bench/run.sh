@@ -13,8 +13,13 @@ threads=2
 out="$root/artifacts/bench"
 rm -rf "$out" && mkdir -p "$out"
 
-if ! command -v wrk >/dev/null; then
-  apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
+# wrk and pgbench come from Debian's packages; install what is missing.
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
 fi
 
 export PGHOST=localhost PGUSER=usage_slices PGPASSWORD=usage_slices PGDATABASE=usage_slices_bench
@@ -102,7 +107,7 @@ export -f batch_of post_batch
 post_batch bench-small 1
 growth_start=$(date +%s.%N)
 seq 1 1000 | xargs -P 4 -I{} bash -c 'post_batch bench-big {}'
-growth_seconds=$(echo "$(date +%s.%N) - $growth_start" | bc)
+growth_seconds=$(awk -v a="$(date +%s.%N)" -v b="$growth_start" 'BEGIN { printf "%.0f", a - b }')
 big_used=$(curl -sf "$service/api/v1/usage/bench-big/check/AI_MESSAGES" -H "$auth" | sed -n 's/.*"used":\([0-9]*\).*/\1/p')
 measure check_1k_events $service read.lua TOKEN="$token" ORG=bench-small
 measure check_1m_events $service read.lua TOKEN="$token" ORG=bench-big

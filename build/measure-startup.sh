@@ -10,4 +10,4 @@ until curl -sf http://127.0.0.1:3100/health/ready >/dev/null; do sleep 0.02; don
 ready=$(date +%s.%N)
 rss=$(ps -o rss= -p $pid)
 kill $pid; wait $pid 2>/dev/null
-echo "ready after $(echo "$ready - $start" | bc) s; RSS ${rss} KiB"
+echo "ready after $(awk -v a="$ready" -v b="$start" 'BEGIN { printf "%.2f", a - b }') s; RSS ${rss} KiB"
