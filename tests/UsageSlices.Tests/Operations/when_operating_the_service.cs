@@ -76,12 +76,6 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
     [Fact]
     public async Task an_unknown_route_is_a_404_problem()
     {
-        var result = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/nothing-here");
-            x.StatusCodeShouldBe(404);
-        });
-
-        await ProblemOf(result, 404);
+        await GetProblemAsync("/api/v1/nothing-here", null, 404);
     }
 }

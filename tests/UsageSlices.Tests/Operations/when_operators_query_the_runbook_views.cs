@@ -119,14 +119,7 @@ public sealed class when_operators_query_the_runbook_views(AppFixture app) : Api
     {
         await RegisterAsync("acme");
 
-        var result = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/usage/stats");
-            x.WithBearerToken(TokenFor("acme"));
-            x.StatusCodeShouldBe(403);
-        });
-
-        await ProblemOf(result, 403);
+        await GetProblemAsync("/api/v1/usage/stats", TokenFor("acme"), 403);
     }
 
     /// <summary>As an operator's psql session: the service's schema on the search path (see docs/operations.md).</summary>

@@ -28,14 +28,7 @@ public sealed class when_getting_an_organisation(AppFixture app) : ApiTest(app)
     [Fact]
     public async Task an_unknown_organisation_is_404()
     {
-        var result = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/organisations/ghost");
-            x.WithBearerToken(TokenFor("ghost"));
-            x.StatusCodeShouldBe(404);
-        });
-
-        await ProblemOf(result, 404);
+        await GetProblemAsync("/api/v1/organisations/ghost", TokenFor("ghost"), 404);
     }
 
     [Fact]
@@ -43,19 +36,8 @@ public sealed class when_getting_an_organisation(AppFixture app) : ApiTest(app)
     {
         await RegisterAsync("acme");
 
-        var forbidden = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/organisations/acme");
-            x.WithBearerToken(TokenFor("rival"));
-            x.StatusCodeShouldBe(403);
-        });
-        await ProblemOf(forbidden, 403);
+        await GetProblemAsync("/api/v1/organisations/acme", TokenFor("rival"), 403);
 
-        var anonymous = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/organisations/acme");
-            x.StatusCodeShouldBe(401);
-        });
-        await ProblemOf(anonymous, 401);
+        await GetProblemAsync("/api/v1/organisations/acme", null, 401);
     }
 }

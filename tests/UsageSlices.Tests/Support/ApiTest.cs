@@ -108,6 +108,19 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
         return JsonNode.Parse(text)!.AsObject();
     }
 
+    /// <summary>GETs <paramref name="url"/> (with <paramref name="token"/>, or none), expects a problem with that status, returns it.</summary>
+    protected async Task<JsonObject> GetProblemAsync(string url, string? token, int status)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Get.Url(url);
+            if (token is not null)
+                x.WithBearerToken(token);
+            x.StatusCodeShouldBe(status);
+        });
+        return await ProblemOf(result, status);
+    }
+
     /// <summary>Asserts an RFC 9457 problem response with the fields DESIGN.md promises, and returns it.</summary>
     protected static async Task<JsonObject> ProblemOf(IScenarioResult result, int status)
     {

@@ -41,13 +41,7 @@ public sealed class when_managing_tiers(AppFixture app) : ApiTest(app)
         });
         ((long)(await BodyOf(pro))["limits"]!["DOCUMENT_SCANS"]!).ShouldBe(1_000);
 
-        var missing = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/tiers/platinum");
-            x.WithBearerToken(TokenFor("acme", Scopes.Read));
-            x.StatusCodeShouldBe(404);
-        });
-        await ProblemOf(missing, 404);
+        await GetProblemAsync("/api/v1/tiers/platinum", TokenFor("acme", Scopes.Read), 404);
     }
 
     [Fact]
@@ -116,13 +110,7 @@ public sealed class when_managing_tiers(AppFixture app) : ApiTest(app)
     [Fact]
     public async Task reading_tiers_needs_a_token()
     {
-        var result = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/tiers");
-            x.StatusCodeShouldBe(401);
-        });
-
-        await ProblemOf(result, 401);
+        await GetProblemAsync("/api/v1/tiers", null, 401);
     }
 
     [Fact]

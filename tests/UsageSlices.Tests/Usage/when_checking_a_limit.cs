@@ -135,14 +135,7 @@ public sealed class when_checking_a_limit(AppFixture app) : ApiTest(app)
     [Fact]
     public async Task an_unknown_organisation_is_404()
     {
-        var result = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/usage/ghost/check/AI_MESSAGES");
-            x.WithBearerToken(AdminToken);
-            x.StatusCodeShouldBe(404);
-        });
-
-        await ProblemOf(result, 404);
+        await GetProblemAsync("/api/v1/usage/ghost/check/AI_MESSAGES", AdminToken, 404);
     }
 
     [Fact]
@@ -152,13 +145,7 @@ public sealed class when_checking_a_limit(AppFixture app) : ApiTest(app)
 
         foreach (var token in new[] { TokenFor("acme", Scopes.Write), TokenFor("rival", Scopes.Read) })
         {
-            var result = await Host.Scenario(x =>
-            {
-                x.Get.Url("/api/v1/usage/acme/check/AI_MESSAGES");
-                x.WithBearerToken(token);
-                x.StatusCodeShouldBe(403);
-            });
-            await ProblemOf(result, 403);
+            await GetProblemAsync("/api/v1/usage/acme/check/AI_MESSAGES", token, 403);
         }
     }
 
@@ -167,12 +154,6 @@ public sealed class when_checking_a_limit(AppFixture app) : ApiTest(app)
     {
         await RegisterAsync("acme");
 
-        var result = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/usage/acme/check/AI_MESSAGES");
-            x.StatusCodeShouldBe(401);
-        });
-
-        await ProblemOf(result, 401);
+        await GetProblemAsync("/api/v1/usage/acme/check/AI_MESSAGES", null, 401);
     }
 }

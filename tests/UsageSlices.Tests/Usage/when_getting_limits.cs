@@ -51,13 +51,7 @@ public sealed class when_getting_limits(AppFixture app) : ApiTest(app)
     [Fact]
     public async Task an_unknown_organisation_is_404_and_a_malformed_id_is_400()
     {
-        var missing = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/usage/ghost/limits");
-            x.WithBearerToken(AdminToken);
-            x.StatusCodeShouldBe(404);
-        });
-        await ProblemOf(missing, 404);
+        await GetProblemAsync("/api/v1/usage/ghost/limits", AdminToken, 404);
 
         var malformed = await Host.Scenario(x =>
         {
@@ -73,20 +67,9 @@ public sealed class when_getting_limits(AppFixture app) : ApiTest(app)
     {
         await RegisterAsync("acme");
 
-        var forbidden = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/usage/acme/limits");
-            x.WithBearerToken(TokenFor("rival"));
-            x.StatusCodeShouldBe(403);
-        });
-        await ProblemOf(forbidden, 403);
+        await GetProblemAsync("/api/v1/usage/acme/limits", TokenFor("rival"), 403);
 
-        var anonymous = await Host.Scenario(x =>
-        {
-            x.Get.Url("/api/v1/usage/acme/limits");
-            x.StatusCodeShouldBe(401);
-        });
-        await ProblemOf(anonymous, 401);
+        await GetProblemAsync("/api/v1/usage/acme/limits", null, 401);
     }
 
     private async Task<JsonObject> LimitsAsync(string orgId, string token)
