@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Rewrite;
 using Scalar.AspNetCore;
 using UsageSlices.Features;
+using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -24,12 +25,15 @@ builder.Services.ConfigureHttpJsonOptions(options =>
     options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
     options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
 });
-builder.Services.AddValidatorsFromAssemblyContaining<Program>();
+// Validators hold no per-request state, and building one compiles its rules: build each once, not per call.
+builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddUsageProblemDetails();
 builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration, builder.Environment));
 builder.Services.AddUsageRateLimiting(builder.Configuration);
 builder.Services.AddUsageApiDescription();
 builder.AddUsagePersistence();
+// Single track calls share transactions (group commit). Registered after Wolverine, so it stops first and drains.
+builder.Services.AddSingleton<TrackUsageGroupCommit>().AddHostedService(services => services.GetRequiredService<TrackUsageGroupCommit>());
 builder.AddUsageTelemetry();
 
 var app = builder.Build();

@@ -45,13 +45,22 @@ public static class Persistence
         _ => false,
     };
 
+    /// <summary>
+    /// Every call runs the same few statements, so Npgsql prepares them once per connection and PostgreSQL skips
+    /// parsing and planning them again: measured +12% checks/s and +50% tracks/s (docs/benchmarks.md).
+    /// </summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
     private static string WithDefaults(string connectionString)
     {
         // A plain builder holds only the keys that were written (Npgsql's own claims to hold every keyword).
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        if (given.ContainsKey("Maximum Pool Size") || given.ContainsKey("Max Pool Size") || given.ContainsKey("MaxPoolSize"))
-            return connectionString;
-        return new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = DefaultMaxPoolSize }.ConnectionString;
+        var withDefaults = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!(given.ContainsKey("Maximum Pool Size") || given.ContainsKey("Max Pool Size") || given.ContainsKey("MaxPoolSize")))
+            withDefaults.MaxPoolSize = DefaultMaxPoolSize;
+        if (!(given.ContainsKey("Max Auto Prepare") || given.ContainsKey("MaxAutoPrepare")))
+            withDefaults.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        return withDefaults.ConnectionString;
     }
 
     public static WebApplicationBuilder AddUsagePersistence(this WebApplicationBuilder builder)

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using FluentValidation;
-using Marten;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using UsageSlices.Domain;
@@ -158,39 +157,7 @@ public static class TrackUsageRules
 
 public static class TrackUsageHandler
 {
-    public static async Task<Outcome<TrackUsageResponse>> Handle(
-        TrackUsage command, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
-    {
-        var (organisation, feature, tier) = await session.LoadUsageTargetAsync(command.OrgId, command.Feature, cancellation);
-        if (!TrackUsageRules.CanTrack(command, organisation, feature, out var refusal))
-            return refusal;
-
-        var now = time.GetUtcNow();
-        var period = Periods.For(feature, command.OccurredAt ?? now, organisation.BillingAnchorDay);
-
-        // The lock on the usage stream serialises every writer of this (organisation, feature, period), across
-        // instances, so the decision below is taken on the current count.
-        var stream = await session.Events.FetchForExclusiveWriting<UsageCounter>(
-            UsageCounter.KeyFor(organisation.Id, feature, period), cancellation);
-        var first = command.Key is { } key
-            ? await session.LoadAsync<IdempotencyRecord>(IdempotencyRecord.KeyFor(organisation.Id, key), cancellation)
-            : null;
-
-        var decision = TrackUsageRules.Decide(
-            command, organisation, feature, TierLimit.In(tier, feature), period,
-            stream.Aggregate?.Used ?? 0, first, now);
-        if (decision.Problem is { } problem)
-        {
-            if (problem is { Status: StatusCodes.Status402PaymentRequired, Extensions: var numbers } && numbers["reason"] is string reason)
-                UsageMetrics.EnforceRejected(feature.Code, reason);
-            return problem;
-        }
-
-        var (response, recorded, record) = decision.Value!;
-        if (recorded is not null)
-            stream.AppendOne(recorded);
-        if (record is not null)
-            session.Insert(record);
-        return response;
-    }
+    /// <summary>A single call is recorded by the group commit, in a transaction shared with the calls that arrive with it.</summary>
+    public static Task<Outcome<TrackUsageResponse>> Handle(TrackUsage command, TrackUsageGroupCommit groupCommit, CancellationToken cancellation) =>
+        groupCommit.TrackAsync(command, cancellation);
 }

@@ -79,7 +79,8 @@ public static class TrackUsageQueuedHandler
     public static async Task Handle(
         TrackUsageQueued message, IDocumentSession session, TimeProvider time, ILogger<TrackUsageQueued> logger, CancellationToken cancellation)
     {
-        var outcome = await TrackUsageHandler.Handle(message.Command, session, time, cancellation);
+        // In this handler's own transaction, where Wolverine also marks the message handled.
+        var outcome = (await UsageRecorder.RecordAsync(session, [message.Command], time.GetUtcNow(), cancellation))[0];
         if (outcome.Problem is { } problem)
         {
             UsageMetrics.TrackingFailed(message.Command.Feature);

@@ -1,8 +1,6 @@
 using FluentValidation;
-using JasperFx.Events;
 using Marten;
 using Microsoft.AspNetCore.Mvc;
-using UsageSlices.Domain;
 using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Infrastructure;
 
@@ -69,68 +67,11 @@ public static class TrackUsageBatchHandler
                 accepted.Add((index, evt));
         }
 
-        var organisations = (await session.LoadManyAsync<Organisation>(cancellation, accepted.Select(a => a.Event.OrgId).Distinct()))
-            .ToDictionary(o => o.Id);
-        var features = (await session.Query<UsageFeature>().ToListAsync(cancellation)).ToDictionary(f => f.Code);
-        var tiers = (await session.LoadManyAsync<SubscriptionTier>(cancellation, organisations.Values.Select(o => o.Tier).Distinct()))
-            .ToDictionary(t => t.Code);
-
-        var writes = new List<(int Index, TrackUsage Event, Organisation Organisation, UsageFeature Feature, Period? Period, string Stream)>();
-        foreach (var (index, evt) in accepted)
+        var outcomes = await UsageRecorder.RecordAsync(session, accepted.Select(a => a.Event).ToList(), now, cancellation);
+        foreach (var ((index, _), outcome) in accepted.Zip(outcomes))
         {
-            var organisation = organisations.GetValueOrDefault(evt.OrgId);
-            var feature = features.GetValueOrDefault(evt.Feature);
-            if (!TrackUsageRules.CanTrack(evt, organisation, feature, out var refusal))
-            {
-                results[index] = Rejected(index, refusal);
-                continue;
-            }
-
-            var period = Periods.For(feature, evt.OccurredAt ?? now, organisation.BillingAnchorDay);
-            writes.Add((index, evt, organisation, feature, period, UsageCounter.KeyFor(organisation.Id, feature, period)));
-        }
-
-        // Locks are taken in key order so that two batches touching the same streams cannot deadlock.
-        var streams = new Dictionary<string, IEventStream<UsageCounter>>();
-        var used = new Dictionary<string, long>();
-        foreach (var key in writes.Select(w => w.Stream).Distinct().Order(StringComparer.Ordinal))
-        {
-            streams[key] = await session.Events.FetchForExclusiveWriting<UsageCounter>(key, cancellation);
-            used[key] = streams[key].Aggregate?.Used ?? 0;
-        }
-
-        // Read after the locks, like a single track call, so a batch that waited sees the keys the others wrote.
-        var firsts = (await session.LoadManyAsync<IdempotencyRecord>(
-                cancellation, writes.Select(w => IdempotencyRecord.KeyFor(w.Organisation.Id, w.Event.Key!)).Distinct()))
-            .ToDictionary(r => r.Id);
-
-        foreach (var write in writes)
-        {
-            var firstKey = IdempotencyRecord.KeyFor(write.Organisation.Id, write.Event.Key!);
-            var decision = TrackUsageRules.Decide(
-                write.Event, write.Organisation, write.Feature, TierLimit.In(tiers.GetValueOrDefault(write.Organisation.Tier), write.Feature),
-                write.Period, used[write.Stream], firsts.GetValueOrDefault(firstKey), now);
-            if (decision.Problem is { } problem)
-            {
-                results[write.Index] = Rejected(write.Index, problem);
-                continue;
-            }
-
-            var (response, recorded, record) = decision.Value!;
-            if (recorded is not null)
-            {
-                streams[write.Stream].AppendOne(recorded);
-                used[write.Stream] = response.Used;
-            }
-
-            if (record is not null)
-            {
-                session.Insert(record);
-                firsts[record.Id] = record;
-            }
-
-            results[write.Index] = new BatchEventResult(
-                write.Index, recorded is null ? BatchEventStatus.Duplicate : BatchEventStatus.Recorded, response, null);
+            results[index] = outcome.Problem is { } problem ? Rejected(index, problem)
+                : new BatchEventResult(index, outcome.Value!.Duplicate ? BatchEventStatus.Duplicate : BatchEventStatus.Recorded, outcome.Value, null);
         }
 
         var all = results.Select(result => result!).ToList();
