@@ -55,10 +55,10 @@ kill $baseline_pid; wait $baseline_pid 2>/dev/null || true
 
 echo "== Baseline: pgbench, one transaction per event =="
 psql -q -f "$BENCH_SCRIPTS/pgbench-schema.sql" 2>/dev/null
-pgbench_run() {
-  local name=$1 file=$2
+pgbench_run() { # name, script, clients, extra pgbench options
+  local name=$1 file=$2 clients=${3:-$connections}; shift 3 || shift $#
   psql -q -c "TRUNCATE bench_events, bench_counters"
-  (cd "$out" && pgbench -n -c $connections -j $threads -T "$duration" -f "$BENCH_SCRIPTS/$file" -l --log-prefix="$name" > "$name.txt" 2>&1)
+  (cd "$out" && pgbench -n -c "$clients" -j $threads -T "$duration" -f "$BENCH_SCRIPTS/$file" "$@" -l --log-prefix="$name" > "$name.txt" 2>&1)
   local tps p50 p99
   tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out/$name.txt" | tail -n 1)
   read -r p50 p99 < <(cat "$out/$name".* | awk '{ print $3 / 1000 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int(NR * 0.5)], v[int(NR * 0.99)] }')
@@ -67,12 +67,15 @@ pgbench_run() {
 }
 pgbench_run pgbench_orgs pgbench-track.sql
 pgbench_run pgbench_hot pgbench-track-hot.sql
+# Bounds rather than baselines: the reads of a check, and a batch written set-based (see the scripts).
+pgbench_run pgbench_check pgbench-check.sql $connections -M prepared
+pgbench_run pgbench_batch pgbench-batch.sql 4
 
 echo "== The service (published build) =="
 psql -q -c "DROP SCHEMA IF EXISTS $schema CASCADE"
 key=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 export ASPNETCORE_ENVIRONMENT=Production Auth__SigningKey="$key" ConnectionStrings__Postgres="$connection" Database__Schema=$schema \
-  RateLimiting__PermitsPerSecond=0 Logging__LogLevel__Default=Warning
+  RateLimiting__PermitsPerSecond=0 Logging__LogLevel__Default=Warning DOTNET_EnableWriteXorExecute=0
 service="http://127.0.0.1:5200"
 dotnet "$root/artifacts/publish/UsageSlices.Api.dll" --urls $service > "$out/service.log" 2>&1 &
 service_pid=$!
@@ -90,6 +93,10 @@ export -f register; export service auth
 (seq 1 1000 | sed 's/^/bench-/'; echo bench-small; echo bench-big) | xargs -P 8 -I{} bash -c 'register {} bench'
 register bench-hot bench-hot
 
+# A fresh process runs code the JIT has not optimised yet (tiered compilation) for its first seconds under load:
+# warm the write and read paths longer than the per-scenario warm-up, and count none of it.
+env TOKEN="$token" ORGS=1000 wrk -t$threads -c$connections -d15s --timeout 30s -s "$BENCH_SCRIPTS/track.lua" $service >/dev/null 2>&1
+env TOKEN="$token" ORGS=1000 wrk -t$threads -c$connections -d5s --timeout 30s -s "$BENCH_SCRIPTS/read.lua" $service >/dev/null 2>&1
 measure track_record $service track.lua TOKEN="$token" ORGS=1000
 # No warm-up here: it would spend the hot organisation's limit; the record run just before warmed the same path.
 NO_WARMUP=1 measure track_enforce_hot $service track.lua TOKEN="$token" HOT=bench-hot

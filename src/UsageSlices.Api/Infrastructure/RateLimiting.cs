@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace UsageSlices.Infrastructure;
 
@@ -12,10 +13,23 @@ public sealed class RateLimitSettings
 
     /// <summary>How many requests an organisation may send at once before the rate applies.</summary>
     public int Burst { get; set; } = 2_000;
+
+    /// <summary>
+    /// Batches one instance records at once. Batches over many organisations share usage streams, so their
+    /// transactions run one after another on the stream locks anyway; admitting more at once only holds more
+    /// parsed bodies in memory. Two keep one batch deciding while the other waits on PostgreSQL.
+    /// </summary>
+    public int ConcurrentBatches { get; set; } = 2;
+
+    /// <summary>Batches that may wait for a slot; the next one is refused (429).</summary>
+    public int QueuedBatches { get; set; } = 256;
 }
 
 public static class RateLimiting
 {
+    /// <summary>The policy of the batch route: a few batches at a time per instance, the others queue.</summary>
+    public const string Batches = "batches";
+
     /// <summary>
     /// ASP.NET Core's token-bucket limiter, partitioned by organisation (the route's, else the token's), so one
     /// tenant's burst cannot starve the others. Refusals are 429 problem+json with Retry-After.
@@ -39,6 +53,12 @@ public static class RateLimiting
                     AutoReplenishment = true,
                 });
             });
+            options.AddConcurrencyLimiter(Batches, batches =>
+            {
+                batches.PermitLimit = settings.ConcurrentBatches;
+                batches.QueueLimit = settings.QueuedBatches;
+                batches.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
+            });
             options.OnRejected = async (context, cancellation) =>
             {
                 var http = context.HttpContext;
@@ -53,7 +73,9 @@ public static class RateLimiting
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
-                        Detail = $"This organisation is over its request rate on this instance; retry after {seconds} s.",
+                        Detail = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == Batches
+                            ? $"{settings.QueuedBatches} batches are already waiting on this instance; retry after {seconds} s."
+                            : $"This organisation is over its request rate on this instance; retry after {seconds} s.",
                     },
                 });
             };

@@ -94,6 +94,7 @@ public static class TrackUsageBatchEndpoint
                         e.OrgId ?? "", e.Feature ?? "", e.Quantity, e.IdempotencyKey, null, e.OccurredAt, Enforce: false, e.Properties)).ToList(),
                     new Caller(http.User.FindFirst(Claims.OrgId)?.Value, http.User.HasScope(Scopes.Admin)))))
             .RequireAuthorization(Scopes.Write)
+            .RequireRateLimiting(RateLimiting.Batches)
             .WithMetadata(new RequestSizeLimitAttribute(RequestLimits.MaxBatchBodyBytes))
             .Produces<TrackUsageBatchResponse>().ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("TrackUsageBatch")
