@@ -146,7 +146,8 @@ the baselines and the service ran one after the other against the same local Pos
 ${duration} s (after ${warmup} s of warm-up that is not counted) with ${connections} connections (wrk ${threads} threads; pgbench ${connections} clients, ${threads} jobs). The machine is
 noisy, so only the ratios within this run mean anything. Rates are requests/s unless marked; latencies
 in ms; "errors" counts socket errors and unexpected statuses (402 is an expected answer in enforce mode).
-The service is the published build (Production, rate limiter off, pool 40), in schema \`$schema\`.
+The service is the published build as deployed (Production, workstation GC, \`DOTNET_EnableWriteXorExecute=0\`, pool 40, Npgsql
+auto-prepare), with the per-organisation rate limiter off, in schema \`$schema\`; it is warmed for 20 s before the first scenario.
 
 ## Results
 
@@ -164,6 +165,8 @@ HEADER
 |---|---|---|---|
 | batch ingest, 1,000 events a call, 4 connections (events/s) | $batch_events ($(field batch rps) calls/s, p99 $(field batch p99_ms) ms) | ≥ 50,000 | $(verdict "$batch_events" ">=" 50000) |
 | check p99 at ${connections} connections | $(field check p99_ms) ms | ≤ 5 ms | $(verdict "$(field check p99_ms)" "<=" 5) |
+| bound of the check: pgbench running its two primary-key reads, prepared, ${connections} clients (no HTTP, no JSON) | $(field pgbench_check rps) reads/s, p50 $(field pgbench_check p50_ms) ms, p99 $(field pgbench_check p99_ms) ms; check = $(ratio "$(field check rps)" "$(field pgbench_check rps)") × it | — | |
+| bound of the batch: pgbench writing 1,000 random-organisation events set-based in one transaction, 4 clients (no keys, no versions) | $(awk -v r="$(field pgbench_batch rps)" 'BEGIN { printf "%.0f", r * 1000 }') events/s; batch = $(ratio "$batch_events" "$(awk -v r="$(field pgbench_batch rps)" 'BEGIN { print r * 1000 }')") × it | — | |
 | enforce mode on the hot organisation: over-admission | used $hot_used of limit $hot_limit after $(field track_enforce_hot ok) × 200 and $(field track_enforce_hot payment) × 402 | used = limit, never above | $([ "$hot_used" = "$hot_limit" ] && echo met || echo "**not met**") |
 | check p50 with 1,000,000 events ÷ with 1,000 events | $(field check_1m_events p50_ms) ms ÷ $(field check_1k_events p50_ms) ms = $growth_ratio | ≤ 1.2 | $(verdict "$growth_ratio" "<=" 1.2) |
 | events behind the 1,000,000 check | $big_used (written in ${growth_seconds%.*} s by 1,000 batch calls, 4 at a time) | 1,000,000 | $([ "$big_used" = 1000000 ] && echo met || echo "**not met**") |
