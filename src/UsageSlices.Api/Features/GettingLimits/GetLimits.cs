@@ -36,13 +36,20 @@ public static class GetLimitsHandler
     public static async Task<Outcome<GetLimitsResponse>> Handle(
         GetLimits query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
     {
-        var organisation = await session.LoadAsync<Organisation>(query.OrgId, cancellation);
+        // The organisation and the catalog in one round trip (the tier table is a handful of rows, read whole);
+        // the counters' keys depend on the organisation's anchor day, so they are the second.
+        var reads = session.CreateBatchQuery();
+        var organisationRead = reads.Load<Organisation>(query.OrgId);
+        var featuresRead = reads.Query<UsageFeature>().OrderBy(f => f.Code).ToList();
+        var tiersRead = reads.Query<SubscriptionTier>().ToList();
+        await reads.Execute(cancellation);
+        var organisation = await organisationRead;
         if (organisation is null)
             return Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
 
-        var tier = await session.LoadAsync<SubscriptionTier>(organisation.Tier, cancellation)
+        var tier = (await tiersRead).FirstOrDefault(t => t.Code == organisation.Tier)
             ?? new SubscriptionTier(organisation.Tier, organisation.Tier, 0m, "USD", new Dictionary<string, TierLimit>());
-        var features = await session.Query<UsageFeature>().OrderBy(f => f.Code).ToListAsync(cancellation);
+        var features = await featuresRead;
         var now = time.GetUtcNow();
         var periods = features.ToDictionary(f => f.Code, f => Periods.For(f, now, organisation.BillingAnchorDay));
         var counterKeys = features.Where(f => f.IsCounted).Select(f => UsageCounter.KeyFor(organisation.Id, f, periods[f.Code]));
