@@ -23,15 +23,17 @@ public static class Persistence
     private const string StreamVersionMismatch = "MT003";
 
     /// <summary>
-    /// Writers of one hot stream each hold a connection while they wait for its lock, so an unbounded pool lets a
-    /// burst open more connections than PostgreSQL allows (100 by default) once there are two instances. 40 per
+    /// Batches and queued calls that wait for a hot stream's lock each hold a connection (single calls share the
+    /// group commit's two), so an unbounded pool lets a burst open more connections than PostgreSQL allows (100 by
+    /// default) once there are two instances. 40 per
     /// instance leaves room for a second instance and for operators; the connection string can say otherwise.
     /// </summary>
     public const int DefaultMaxPoolSize = 40;
 
     /// <summary>
     /// Two writers raced on one usage stream, one idempotency key or one new organisation: the loser runs its
-    /// handler again on fresh state, where it sees the winner's write.
+    /// handler again on fresh state, where it sees the winner's write. Two transactions that create the same new
+    /// streams or insert the same keys in different orders can also deadlock; PostgreSQL aborts one, which retries.
     /// </summary>
     public static bool IsWriteConflict(Exception exception) => exception switch
     {
@@ -39,7 +41,8 @@ public static class Persistence
             or Marten.Exceptions.ExistingStreamIdCollisionException
             or JasperFx.Events.ExistingStreamIdCollisionException
             or DocumentAlreadyExistsException
-            or MartenCommandException { InnerException: PostgresException { SqlState: StreamVersionMismatch } } => true,
+            or MartenCommandException { InnerException: PostgresException { SqlState: StreamVersionMismatch or PostgresErrorCodes.DeadlockDetected } }
+            or PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected } => true,
         // A batch that loses several races at once (its idempotency records) gets them all in one AggregateException.
         AggregateException aggregate => aggregate.InnerExceptions.All(IsWriteConflict),
         _ => false,

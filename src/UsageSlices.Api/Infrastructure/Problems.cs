@@ -14,6 +14,9 @@ public static class Problems
     public static ProblemDetails Forbidden(string detail) =>
         new() { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = detail };
 
+    public static ProblemDetails Unavailable(string detail) =>
+        new() { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service unavailable", Detail = detail };
+
     /// <summary>Shape errors of a request that is judged part by part (an event of a batch): 400 with <c>errors</c>.</summary>
     public static ProblemDetails Invalid(IDictionary<string, string[]> errors) =>
         new HttpValidationProblemDetails(errors)

@@ -62,7 +62,10 @@ public static class RateLimiting
             options.OnRejected = async (context, cancellation) =>
             {
                 var http = context.HttpContext;
-                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                // Only the organisation's token bucket says when a permit comes back; the batch queue's concurrency
+                // limiter cannot, so a refusal without it is the batch queue's.
+                var fromTokenBucket = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait);
+                var retryAfter = fromTokenBucket ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
@@ -73,9 +76,9 @@ public static class RateLimiting
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
-                        Detail = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == Batches
-                            ? $"{settings.QueuedBatches} batches are already waiting on this instance; retry after {seconds} s."
-                            : $"This organisation is over its request rate on this instance; retry after {seconds} s.",
+                        Detail = fromTokenBucket
+                            ? $"This organisation is over its request rate on this instance; retry after {seconds} s."
+                            : $"{settings.QueuedBatches} batches are already waiting on this instance; retry after {seconds} s.",
                     },
                 });
             };

@@ -51,7 +51,7 @@ public sealed class when_an_organisation_sends_too_fast(AppFixture app, SlowInst
         admitted.ShouldBeGreaterThanOrEqualTo(3);
         limited.ShouldNotBeNull();
         var problem = await ProblemOf(limited, 429);
-        problem["detail"]!.ToString().ShouldContain("retry after");
+        problem["detail"]!.ToString().ShouldContain("over its request rate on this instance; retry after");
         int.Parse(limited.Context.Response.Headers.RetryAfter.ToString()).ShouldBeGreaterThanOrEqualTo(1);
         await slow.Host.Scenario(x => Track(x, "globex", 200));
         (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(admitted);

@@ -38,7 +38,7 @@ public sealed class when_batches_queue_up(AppFixture app, OneBatchAtATimeInstanc
             (await lockStream.ExecuteScalarAsync(cancel)).ShouldNotBeNull();
 
         var first = instance.Host.Scenario(x => Batch(x, "first", 200));
-        await WaitUntilABackendWaitsForALockAsync();
+        await WaitUntilBlockedByAsync(blocker.ProcessID);
 
         var refused = await instance.Host.Scenario(x => Batch(x, "second", 429));
         var problem = await ProblemOf(refused, 429);
@@ -59,13 +59,14 @@ public sealed class when_batches_queue_up(AppFixture app, OneBatchAtATimeInstanc
         x.StatusCodeShouldBe(status);
     }
 
-    /// <summary>Polls PostgreSQL (not the clock) until the first batch is blocked on the held lock.</summary>
-    private static async Task WaitUntilABackendWaitsForALockAsync()
+    /// <summary>Asks PostgreSQL (not the clock) until some backend, the first batch's, waits on the blocker's lock.</summary>
+    private static async Task WaitUntilBlockedByAsync(int blockerPid)
     {
         await using var probe = new NpgsqlConnection(AppFixture.ConnectionString);
         await probe.OpenAsync(Cancel);
         await using var waiting = new NpgsqlCommand(
-            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()", probe);
+            "select count(*) from pg_stat_activity where @blocker = any(pg_blocking_pids(pid))", probe);
+        waiting.Parameters.AddWithValue("blocker", blockerPid);
         while ((long)(await waiting.ExecuteScalarAsync(Cancel))! == 0)
             await Task.Yield();
     }

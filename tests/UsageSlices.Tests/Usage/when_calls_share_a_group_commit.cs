@@ -46,7 +46,7 @@ public sealed class when_calls_share_a_group_commit(AppFixture app) : ApiTest(ap
         // Rows written by one transaction carry its id in PostgreSQL's xmin system column.
         await using var session = Store.QuerySession();
         var transactions = await session.QueryAsync<long>(
-            "select count(distinct xmin::text) from usage_slices_tests.mt_events where stream_id like 'acme:%' or stream_id like 'globex:%'", Cancel);
+            $"select count(distinct xmin::text) from {AppFixture.Schema}.mt_events where stream_id like 'acme:%' or stream_id like 'globex:%'", Cancel);
         transactions.Single().ShouldBe(1);
         (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(4);
         (await UsedAsync("globex", "AI_MESSAGES")).ShouldBe(2);

@@ -36,20 +36,15 @@ public static class GetLimitsHandler
     public static async Task<Outcome<GetLimitsResponse>> Handle(
         GetLimits query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
     {
-        // The organisation and the catalog in one round trip (the tier table is a handful of rows, read whole);
-        // the counters' keys depend on the organisation's anchor day, so they are the second.
-        var reads = session.CreateBatchQuery();
-        var organisationRead = reads.Load<Organisation>(query.OrgId);
-        var featuresRead = reads.Query<UsageFeature>().OrderBy(f => f.Code).ToList();
-        var tiersRead = reads.Query<SubscriptionTier>().ToList();
-        await reads.Execute(cancellation);
-        var organisation = await organisationRead;
-        if (organisation is null)
+        // The organisation and the catalog in one round trip; the counters' keys depend on the organisation's
+        // anchor day, so they are the second.
+        var catalog = await session.LoadCatalogAsync([query.OrgId], cancellation);
+        if (catalog.Organisations.GetValueOrDefault(query.OrgId) is not { } organisation)
             return Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
 
-        var tier = (await tiersRead).FirstOrDefault(t => t.Code == organisation.Tier)
+        var tier = catalog.TierOf(organisation)
             ?? new SubscriptionTier(organisation.Tier, organisation.Tier, 0m, "USD", new Dictionary<string, TierLimit>());
-        var features = await featuresRead;
+        var features = catalog.Features;
         var now = time.GetUtcNow();
         var periods = features.ToDictionary(f => f.Code, f => Periods.For(f, now, organisation.BillingAnchorDay));
         var counterKeys = features.Where(f => f.IsCounted).Select(f => UsageCounter.KeyFor(organisation.Id, f, periods[f.Code]));

@@ -32,15 +32,15 @@ public sealed class TrackUsageGroupCommit(IServiceScopeFactory scopes) : Backgro
     /// <summary>Two groups in flight, so that one is decided while the other waits on PostgreSQL.</summary>
     private const int Writers = 2;
 
-    private sealed record Pending(TrackUsage Call, TaskCompletionSource<Outcome<TrackUsageResponse>> Answer);
+    private sealed record Pending(TrackUsage Call, TaskCompletionSource<Outcome<TrackUsageResponse>> Answer, CancellationToken Cancellation);
 
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>();
 
     public async Task<Outcome<TrackUsageResponse>> TrackAsync(TrackUsage call, CancellationToken cancellation)
     {
         var answer = new TaskCompletionSource<Outcome<TrackUsageResponse>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!queue.Writer.TryWrite(new Pending(call, answer)))
-            throw new OperationCanceledException("The service is stopping.");
+        if (!queue.Writer.TryWrite(new Pending(call, answer, cancellation)))
+            return Problems.Unavailable("This instance is shutting down; retry the call (on another instance).");
         return await answer.Task.WaitAsync(cancellation);
     }
 
@@ -61,7 +61,15 @@ public sealed class TrackUsageGroupCommit(IServiceScopeFactory scopes) : Backgro
         {
             group.Clear();
             while (group.Count < MaxGroupSize && queue.Reader.TryRead(out var pending))
-                group.Add(pending);
+            {
+                // A caller that gave up (its client went away) before its group formed is not recorded: the client
+                // saw no answer and may retry, which would otherwise count twice when the call has no key.
+                if (pending.Cancellation.IsCancellationRequested)
+                    pending.Answer.TrySetCanceled(pending.Cancellation);
+                else
+                    group.Add(pending);
+            }
+
             if (group.Count == 0)
                 continue;
 

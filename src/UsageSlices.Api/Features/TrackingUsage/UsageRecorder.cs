@@ -19,22 +19,18 @@ public static class UsageRecorder
     public static async Task<Outcome<TrackUsageResponse>[]> RecordAsync(
         IDocumentSession session, IReadOnlyList<TrackUsage> calls, DateTimeOffset now, CancellationToken cancellation)
     {
-        var reads = session.CreateBatchQuery();
-        var organisationsRead = reads.LoadMany<Organisation>().ById(calls.Select(call => call.OrgId).Distinct().ToArray());
-        var featuresRead = reads.Query<UsageFeature>().ToList();
-        var tiersRead = reads.Query<SubscriptionTier>().ToList();
-        await reads.Execute(cancellation);
-        var organisations = (await organisationsRead).ToDictionary(organisation => organisation.Id);
-        var features = (await featuresRead).ToDictionary(feature => feature.Code);
-        var tiers = (await tiersRead).ToDictionary(tier => tier.Code);
+        if (calls.Count == 0)
+            return [];
+
+        var catalog = await session.LoadCatalogAsync(calls.Select(call => call.OrgId), cancellation);
 
         var outcomes = new Outcome<TrackUsageResponse>[calls.Count];
         var writes = new List<Write>();
         for (var index = 0; index < calls.Count; index++)
         {
             var call = calls[index];
-            var organisation = organisations.GetValueOrDefault(call.OrgId);
-            var feature = features.GetValueOrDefault(call.Feature);
+            var organisation = catalog.Organisations.GetValueOrDefault(call.OrgId);
+            var feature = catalog.Feature(call.Feature);
             if (!TrackUsageRules.CanTrack(call, organisation, feature, out var refusal))
             {
                 outcomes[index] = refusal;
@@ -78,7 +74,7 @@ public static class UsageRecorder
                 ? firsts.GetValueOrDefault(IdempotencyRecord.KeyFor(write.Organisation.Id, callKey))
                 : null;
             var decision = TrackUsageRules.Decide(
-                write.Call, write.Organisation, write.Feature, TierLimit.In(tiers.GetValueOrDefault(write.Organisation.Tier), write.Feature),
+                write.Call, write.Organisation, write.Feature, TierLimit.In(catalog.TierOf(write.Organisation), write.Feature),
                 write.Period, used[write.Stream], first, now);
             if (decision.Problem is { } problem)
             {
