@@ -54,6 +54,13 @@ public sealed class TrackUsageGroupCommit(IServiceScopeFactory scopes) : Backgro
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteGroupsAsync, CancellationToken.None)));
 
+    private static void CountRejection(Outcome<TrackUsageResponse> outcome)
+    {
+        if (outcome.Problem is { Status: StatusCodes.Status402PaymentRequired, Extensions: var numbers }
+            && numbers["feature"] is string feature && numbers["reason"] is string reason)
+            UsageMetrics.EnforceRejected(feature, reason);
+    }
+
     private async Task WriteGroupsAsync()
     {
         var group = new List<Pending>(MaxGroupSize);
@@ -79,7 +86,11 @@ public sealed class TrackUsageGroupCommit(IServiceScopeFactory scopes) : Backgro
                 var recorded = await scope.ServiceProvider.GetRequiredService<IMessageBus>()
                     .InvokeAsync<TrackUsageGroupRecorded>(new TrackUsageGroup(group.ConvertAll(pending => pending.Call)));
                 for (var index = 0; index < group.Count; index++)
+                {
+                    // Counted once the group's transaction is through: a retried group decides its calls again.
+                    CountRejection(recorded.Outcomes[index]);
                     group[index].Answer.TrySetResult(recorded.Outcomes[index]);
+                }
             }
             catch (Exception exception)
             {

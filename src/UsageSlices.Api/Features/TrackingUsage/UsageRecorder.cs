@@ -1,6 +1,5 @@
 using JasperFx.Events;
 using Marten;
-using Microsoft.AspNetCore.Mvc;
 using UsageSlices.Domain;
 using UsageSlices.Infrastructure;
 
@@ -78,7 +77,6 @@ public static class UsageRecorder
                 write.Period, used[write.Stream], first, now);
             if (decision.Problem is { } problem)
             {
-                CountRejection(write.Feature, problem);
                 outcomes[write.Index] = problem;
                 continue;
             }
@@ -100,11 +98,5 @@ public static class UsageRecorder
         }
 
         return outcomes;
-    }
-
-    private static void CountRejection(UsageFeature feature, ProblemDetails problem)
-    {
-        if (problem is { Status: StatusCodes.Status402PaymentRequired, Extensions: var numbers } && numbers["reason"] is string reason)
-            UsageMetrics.EnforceRejected(feature.Code, reason);
     }
 }
