@@ -5,6 +5,8 @@ using JasperFx;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Rewrite;
 using Scalar.AspNetCore;
+using UsageSlices.Commands;
+using UsageSlices.Domain.Usage;
 using UsageSlices.Features;
 using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Infrastructure;
@@ -25,16 +27,16 @@ builder.Services.ConfigureHttpJsonOptions(options =>
     options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
     options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
 });
+Dispatch.UseCamelCaseValidationKeys();
 // Validators hold no per-request state, and building one compiles its rules: build each once, not per call.
 builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
 builder.Services.AddUsageProblemDetails();
 builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration, builder.Environment));
 builder.Services.AddUsageRateLimiting(builder.Configuration);
 builder.Services.AddUsageApiDescription();
-builder.AddUsagePersistence();
-// Single track calls share transactions (group commit). Registered after Wolverine, so it stops first and drains.
-builder.Services.AddSingleton<TrackUsageGroupCommit>().AddHostedService(services => services.GetRequiredService<TrackUsageGroupCommit>());
-builder.AddUsageTelemetry();
+// Single track calls share transactions (group commit), registered after Wolverine so that it stops first and drains.
+builder.AddUsagePersistence(wolverine => wolverine.RouteQueuedUsage(), mediatorOnly: OperatorBus.IsRunningIn(args));
+builder.AddUsageTelemetry(queuedMessage: typeof(RecordQueuedUsage));
 
 var app = builder.Build();
 
@@ -55,6 +57,8 @@ app.MapPrometheusScrapingEndpoint();
 app.Services.GetRequiredService<QueueDepthGauge>();
 // The interactive page loads its script from this service and no web fonts, so it works offline.
 app.MapScalarApiReference("/docs", options => options.WithTitle("UsageSlices API").DisableDefaultFonts());
+// A route that names no organisation it acts on would be open to every organisation's token: refuse to start.
+Access.RequireDeclaredOrganisations(((IEndpointRouteBuilder)app).DataSources.SelectMany(source => source.Endpoints));
 
 return await app.RunJasperFxCommands(args);
 

@@ -2,6 +2,7 @@ using JasperFx.CommandLine;
 using Marten;
 using UsageSlices.Domain;
 using UsageSlices.Features.AssigningTiers;
+using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Commands;
 
@@ -33,10 +34,8 @@ public sealed class AssignTierCommand : JasperFxAsyncCommand<AssignTierInput>
 {
     public override async Task<bool> Execute(AssignTierInput input)
     {
-        using var host = input.BuildHost();
+        using var host = await OperatorBus.StartAsync(input);
         var store = host.Services.GetRequiredService<IDocumentStore>();
-        var time = host.Services.GetRequiredService<TimeProvider>();
-        var validator = new AssignTier.Validator();
 
         IReadOnlyList<string> organisations;
         await using (var query = store.QuerySession())
@@ -59,27 +58,19 @@ public sealed class AssignTierCommand : JasperFxAsyncCommand<AssignTierInput>
         }
 
         var failed = false;
+        var caller = Caller.Operator("assign-tier");
         foreach (var orgId in organisations)
         {
-            var command = new AssignTier(orgId, input.TierFlag, input.ReasonFlag ?? "Assigned with the assign-tier command", "assign-tier");
-            if (validator.Validate(command) is { IsValid: false } invalid)
+            // The same path as PUT /api/v1/usage/{orgId}/tier: validated, then the bus with its transaction and retries.
+            var command = new AssignTier(orgId, input.TierFlag, input.ReasonFlag ?? "Assigned with the assign-tier command", caller);
+            var outcome = await host.Services.InvokeAsync<AssignTier, AssignTierReply>(command, CancellationToken.None);
+            if (outcome.Refusal is { } refusal)
             {
-                Console.Error.WriteLine($"{orgId}: {invalid.Errors[0].ErrorMessage}");
+                Console.Error.WriteLine($"{orgId}: {refusal.Detail}");
                 failed = true;
                 continue;
             }
 
-            // The same handler as PUT /api/v1/usage/{orgId}/tier, committed here as Wolverine would.
-            await using var session = store.LightweightSession();
-            var outcome = await AssignTierHandler.Handle(command, session, time, CancellationToken.None);
-            if (outcome.Problem is { } problem)
-            {
-                Console.Error.WriteLine($"{orgId}: {problem.Detail}");
-                failed = true;
-                continue;
-            }
-
-            await session.SaveChangesAsync();
             var assignment = outcome.Value!;
             Console.WriteLine(assignment.Changed
                 ? $"{orgId}: {assignment.PreviousTier} -> {assignment.Tier}"

@@ -1,6 +1,6 @@
 using JasperFx.CommandLine;
-using Marten;
 using UsageSlices.Features.ReportingUsageStats;
+using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Commands;
 
@@ -9,10 +9,8 @@ public sealed class StatsCommand : JasperFxAsyncCommand<NetCoreInput>
 {
     public override async Task<bool> Execute(NetCoreInput input)
     {
-        using var host = input.BuildHost();
-        await using var session = host.Services.GetRequiredService<IDocumentStore>().QuerySession();
-        var stats = (await GetUsageStatsHandler.Handle(
-            new GetUsageStats(), session, host.Services.GetRequiredService<TimeProvider>(), CancellationToken.None)).Value!;
+        using var host = await OperatorBus.StartAsync(input);
+        var stats = (await host.Services.InvokeAsync<GetUsageStats, UsageStats>(new GetUsageStats(), CancellationToken.None)).Value!;
 
         Console.WriteLine($"Organisations: {stats.Organisations}");
         foreach (var (tier, count) in stats.OrganisationsByTier)

@@ -1,4 +1,5 @@
 using JasperFx.CommandLine;
+using UsageSlices.Domain;
 using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Commands;

@@ -20,6 +20,29 @@ public sealed class Organisation
     public DateTimeOffset CreatedAt { get; set; }
 }
 
+/// <summary>An organisation as its stream stands: the document, and the stream's version it was read at (0: none yet).</summary>
+public sealed record OrganisationState(Organisation? Organisation, long Version);
+
+/// <summary>The one rule of a tier change, whether it comes with registering an organisation or assigning a tier.</summary>
+public static class TierAssignments
+{
+    /// <summary>
+    /// Moves <paramref name="organisation"/> to tier <paramref name="code"/>, which must exist (<paramref name="tier"/>
+    /// is what the catalog holds under that code). Staying on the same tier is no change: <paramref name="assigned"/>
+    /// is then <c>null</c>. Usage counted so far is kept: counters belong to the organisation, not its tier.
+    /// </summary>
+    public static Refusal? Assign(
+        Organisation organisation, string code, SubscriptionTier? tier, string actor, string? reason, DateTimeOffset now, out TierAssigned? assigned)
+    {
+        assigned = null;
+        if (tier is null)
+            return Refusal.UnknownTier(code);
+        if (organisation.Tier != code)
+            assigned = new TierAssigned(code, organisation.Tier, actor, reason, now);
+        return null;
+    }
+}
+
 public partial class OrganisationProjection : SingleStreamProjection<Organisation, string>
 {
     public static Organisation Create(OrganisationRegistered registered) => new()

@@ -1,44 +1,24 @@
 using System.Text.Json;
 using Microsoft.OpenApi;
-using UsageSlices.Features.AssigningTiers;
-using UsageSlices.Features.RegisteringOrganisations;
-using UsageSlices.Features.TrackingUsage;
-using UsageSlices.Features.TrackingUsageInBatches;
-using UsageSlices.Features.UpsertingTiers;
 
 namespace UsageSlices.Infrastructure;
+
+/// <summary>A request body that shows an example of itself in /openapi/v1.json; the slice that owns it writes it.</summary>
+public interface IHasExample
+{
+    static abstract object Example { get; }
+}
 
 /// <summary>/openapi/v1.json: examples on request bodies, and the bearer scheme every /api route needs.</summary>
 public static class ApiDescription
 {
-    private static readonly Dictionary<Type, object> Examples = new()
-    {
-        [typeof(TrackUsageBody)] = new { feature = "AI_MESSAGES", quantity = 1, idempotencyKey = "msg-42", enforce = false, properties = new { chatId = "c-9" } },
-        [typeof(TrackUsageBatchBody)] = new
-        {
-            events = new[]
-            {
-                new { orgId = "acme", feature = "AI_MESSAGES", quantity = 2, idempotencyKey = "m-1" },
-                new { orgId = "acme", feature = "DOCUMENT_SCANS", quantity = 1, idempotencyKey = "s-1" },
-            },
-        },
-        [typeof(RegisterOrganisationBody)] = new { slug = "acme", name = "Acme Ltd", tier = "free", billingAnchorDay = 1 },
-        [typeof(AssignTierBody)] = new { tier = "pro", reason = "Upgraded in billing" },
-        [typeof(UpsertTierBody)] = new
-        {
-            name = "Team",
-            priceMonthly = 49m,
-            currency = "USD",
-            limits = new Dictionary<string, object?> { ["AI_MESSAGES"] = 2_000, ["INVOICES"] = null, ["API_ACCESS"] = true },
-        },
-    };
-
     public static IServiceCollection AddUsageApiDescription(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
             options.AddSchemaTransformer((schema, context, _) =>
             {
-                if (Examples.TryGetValue(context.JsonTypeInfo.Type, out var example))
+                if (context.JsonTypeInfo.Type.GetInterface(nameof(IHasExample)) is not null
+                    && context.JsonTypeInfo.Type.GetProperty(nameof(IHasExample.Example))?.GetValue(null) is { } example)
                     schema.Examples = [JsonSerializer.SerializeToNode(example, JsonSerializerOptions.Web)!];
                 return Task.CompletedTask;
             });

@@ -1,31 +1,17 @@
-using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using UsageSlices.Domain;
 
 namespace UsageSlices.Infrastructure;
-
-public static class Scopes
-{
-    public const string Read = "usage:read";
-    public const string Write = "usage:write";
-    public const string Admin = "usage:admin";
-
-    public static readonly IReadOnlyList<string> All = [Read, Write, Admin];
-}
 
 public static class Claims
 {
     public const string OrgId = "org_id";
     public const string Scope = "scope";
     public const string Subject = "sub";
-
-    public static bool HasScope(this ClaimsPrincipal user, string scope) =>
-        user.FindAll(Scope).Any(claim => claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(scope));
-
-    public static string Actor(this ClaimsPrincipal user) => user.FindFirstValue(Subject) ?? "unknown";
 }
 
 /// <summary>The <c>Auth</c> section: DESIGN.md's key names and defaults.</summary>
@@ -95,39 +81,6 @@ public sealed class TokenIssuer(AuthSettings settings, TimeProvider time)
             Expires = now.Add(lifetime),
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
         });
-    }
-}
-
-/// <summary>A route needs this scope (admin holds every scope) and, unless admin, the token's own organisation.</summary>
-public sealed record ScopeRequirement(string Scope) : IAuthorizationRequirement;
-
-/// <remarks>Not named "…Handler": Wolverine would take its public HandleAsync for a message handler.</remarks>
-public sealed class ScopeAuthorizer : AuthorizationHandler<ScopeRequirement>
-{
-    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
-    {
-        var user = context.User;
-        if (user.HasScope(Scopes.Admin))
-        {
-            context.Succeed(requirement);
-            return Task.CompletedTask;
-        }
-
-        if (!user.HasScope(requirement.Scope))
-        {
-            context.Fail(new AuthorizationFailureReason(this, $"The token lacks the scope {requirement.Scope}."));
-            return Task.CompletedTask;
-        }
-
-        var routeOrgId = (context.Resource as HttpContext)?.GetRouteValue("orgId") as string;
-        if (routeOrgId is not null && user.FindFirstValue(Claims.OrgId) != routeOrgId)
-        {
-            context.Fail(new AuthorizationFailureReason(this, "The token does not belong to this organisation."));
-            return Task.CompletedTask;
-        }
-
-        context.Succeed(requirement);
-        return Task.CompletedTask;
     }
 }
 

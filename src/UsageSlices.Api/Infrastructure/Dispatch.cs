@@ -1,29 +1,69 @@
+using System.Text.Json;
 using FluentValidation;
+using UsageSlices.Domain;
 using Wolverine;
 
 namespace UsageSlices.Infrastructure;
 
-/// <summary>The one path from an endpoint to its Wolverine handler: validate the shape, invoke, turn the outcome into HTTP.</summary>
+/// <summary>
+/// The one path from every entry point (an endpoint, a command line, a batch event) to a handler: whether the
+/// caller may act for the organisation, then the shape (the request's nested FluentValidation validator), then
+/// the handler. Only the HTTP edge (<see cref="Send{TRequest,TReply}(HttpContext,TRequest)"/>) turns a refusal
+/// into problem+json.
+/// </summary>
 public static class Dispatch
 {
-    public static Task<IResult> Send<TRequest, TResponse>(this HttpContext http, TRequest request)
-        where TRequest : notnull
-        where TResponse : notnull =>
-        http.Send<TRequest, TResponse>(request, response => TypedResults.Ok(response));
-
-    public static async Task<IResult> Send<TRequest, TResponse>(this HttpContext http, TRequest request, Func<TResponse, IResult> success)
-        where TRequest : notnull
-        where TResponse : notnull
-    {
-        if (http.RequestServices.GetService<IValidator<TRequest>>() is { } validator)
+    /// <summary>Validation <c>errors</c> are keyed in camelCase, as the JSON they describe (<c>quantity</c>, <c>limits.AI_MESSAGES</c>).</summary>
+    public static void UseCamelCaseValidationKeys() =>
+        ValidatorOptions.Global.PropertyNameResolver = (_, member, expression) =>
         {
-            var validation = await validator.ValidateAsync(request, http.RequestAborted);
-            if (!validation.IsValid)
-                return TypedResults.ValidationProblem(validation.ToDictionary(), detail: validation.Errors[0].ErrorMessage);
-        }
+            var chain = expression is null ? null : FluentValidation.Internal.PropertyChain.FromExpression(expression).ToString();
+            var name = string.IsNullOrEmpty(chain) ? member?.Name : chain;
+            return name is null ? null : string.Join('.', name.Split('.').Select(JsonNamingPolicy.CamelCase.ConvertName));
+        };
 
-        var bus = http.RequestServices.GetRequiredService<IMessageBus>();
-        var outcome = await bus.InvokeAsync<Outcome<TResponse>>(request, http.RequestAborted);
-        return outcome.Problem is { } problem ? TypedResults.Problem(problem) : success(outcome.Value!);
+    public static async Task<Outcome<TReply>> InvokeAsync<TRequest, TReply>(
+        this IServiceProvider services, TRequest request, Func<TRequest, CancellationToken, Task<Outcome<TReply>>> handle, CancellationToken cancellation)
+        where TRequest : notnull
+        where TReply : notnull
+    {
+        if (request is IActForOrganisation act && !act.Caller.MayActFor(act.OrgId))
+            return Refusal.Forbidden($"The token may not act for organisation '{act.OrgId}'.");
+        if (services.GetService<IValidator<TRequest>>() is { } validator && await validator.RefuseAsync(request, cancellation) is { } invalid)
+            return invalid;
+        return await handle(request, cancellation);
+    }
+
+    /// <summary>The path to the request's Wolverine handler, with its transaction and retry policies.</summary>
+    public static Task<Outcome<TReply>> InvokeAsync<TRequest, TReply>(this IServiceProvider services, TRequest request, CancellationToken cancellation)
+        where TRequest : notnull
+        where TReply : notnull =>
+        services.InvokeAsync(request, (message, token) => services.GetRequiredService<IMessageBus>().InvokeAsync<Outcome<TReply>>(message, token), cancellation);
+
+    /// <summary>The shape check alone, for a request judged part by part (the events of a batch).</summary>
+    public static async Task<Refusal?> RefuseAsync<T>(this IValidator<T> validator, T request, CancellationToken cancellation)
+    {
+        var validation = await validator.ValidateAsync(request, cancellation);
+        return validation.IsValid ? null : Refusal.Invalid(validation.ToDictionary().AsReadOnly());
+    }
+
+    public static Task<IResult> Send<TRequest, TReply>(this HttpContext http, TRequest request)
+        where TRequest : notnull
+        where TReply : notnull =>
+        http.Send<TRequest, TReply>(request, reply => TypedResults.Ok(reply));
+
+    public static Task<IResult> Send<TRequest, TReply>(this HttpContext http, TRequest request, Func<TReply, IResult> success)
+        where TRequest : notnull
+        where TReply : notnull =>
+        http.Send(request, (message, token) => http.RequestServices.GetRequiredService<IMessageBus>().InvokeAsync<Outcome<TReply>>(message, token), success);
+
+    /// <summary>The path with a handler other than the bus (the group commit), answered as HTTP.</summary>
+    public static async Task<IResult> Send<TRequest, TReply>(
+        this HttpContext http, TRequest request, Func<TRequest, CancellationToken, Task<Outcome<TReply>>> handle, Func<TReply, IResult> success)
+        where TRequest : notnull
+        where TReply : notnull
+    {
+        var outcome = await http.RequestServices.InvokeAsync(request, handle, http.RequestAborted);
+        return outcome.Refusal is { } refusal ? TypedResults.Problem(refusal.ToProblem()) : success(outcome.Value!);
     }
 }

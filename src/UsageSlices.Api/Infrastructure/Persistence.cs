@@ -5,13 +5,16 @@ using Marten;
 using Marten.Exceptions;
 using Npgsql;
 using UsageSlices.Domain;
-using UsageSlices.Features.TrackingUsage;
+using UsageSlices.Domain.Usage;
 using Weasel.Core;
 using Wolverine;
 using Wolverine.ErrorHandling;
 using Wolverine.Marten;
 
 namespace UsageSlices.Infrastructure;
+
+/// <summary>Where the service keeps its data: for the parts that reach PostgreSQL besides Marten and Wolverine.</summary>
+public sealed record DatabaseSettings(string ConnectionString, string Schema);
 
 public static class Persistence
 {
@@ -66,7 +69,9 @@ public static class Persistence
         return withDefaults.ConnectionString;
     }
 
-    public static WebApplicationBuilder AddUsagePersistence(this WebApplicationBuilder builder)
+    /// <param name="routing">Where the slices' messages go (the durable queue of async tracking): the slices say, not this file.</param>
+    /// <param name="mediatorOnly">An operator's command: Wolverine only invokes handlers, with no durability agents of its own.</param>
+    public static WebApplicationBuilder AddUsagePersistence(this WebApplicationBuilder builder, Action<WolverineOptions> routing, bool mediatorOnly)
     {
         var connectionString = WithDefaults(builder.Configuration.GetConnectionString("Postgres")
             ?? throw new InvalidOperationException("ConnectionStrings:Postgres must be configured."));
@@ -121,10 +126,12 @@ public static class Persistence
             options.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(5);
             options.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(15);
 
-            // Prefer: respond-async: the endpoint answers 202 once the message is in PostgreSQL (Wolverine's inbox).
-            options.PublishMessage<TrackUsageQueued>().ToLocalQueue(TrackUsageQueuedHandler.LocalQueue).UseDurableInbox();
+            routing(options);
+            if (mediatorOnly)
+                options.Durability.Mode = DurabilityMode.MediatorOnly;
         });
-        builder.Services.AddSingleton(_ => new QueueDepthGauge(connectionString, schema));
+        builder.Services.AddSingleton(new DatabaseSettings(connectionString, schema));
+        builder.Services.AddSingleton<UsageGroupCommit>().AddHostedService(services => services.GetRequiredService<UsageGroupCommit>());
         builder.Services.AddHealthChecks()
             .AddNpgSql(connectionString, name: "postgres", tags: ["ready"], timeout: TimeSpan.FromSeconds(3));
         return builder;

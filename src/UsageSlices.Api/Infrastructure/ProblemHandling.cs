@@ -46,7 +46,7 @@ public static class ProblemHandling
     };
 
     /// <summary>The database is down, unreachable or out of connections: the client should retry, not report a bug.</summary>
-    private static bool IsDatabaseUnavailable(Exception exception)
+    public static bool IsDatabaseUnavailable(Exception exception)
     {
         for (var cause = exception; cause is not null; cause = cause.InnerException)
         {

@@ -1,45 +1,50 @@
 using Microsoft.AspNetCore.Mvc;
+using UsageSlices.Domain;
 
 namespace UsageSlices.Infrastructure;
 
-/// <summary>The refusals handlers return, so that each kind of problem reads the same wherever it comes from.</summary>
+/// <summary>The HTTP edge's reading of a refusal: its status, title and, for a limit, the numbers it was decided on.</summary>
 public static class Problems
 {
-    public static ProblemDetails NotFound(string detail) =>
-        new() { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = detail };
-
-    public static ProblemDetails Conflict(string detail) =>
-        new() { Status = StatusCodes.Status409Conflict, Title = "Conflict", Detail = detail };
-
-    public static ProblemDetails Forbidden(string detail) =>
-        new() { Status = StatusCodes.Status403Forbidden, Title = "Forbidden", Detail = detail };
-
-    public static ProblemDetails Unavailable(string detail) =>
-        new() { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service unavailable", Detail = detail };
-
-    /// <summary>Shape errors of a request that is judged part by part (an event of a batch): 400 with <c>errors</c>.</summary>
-    public static ProblemDetails Invalid(IDictionary<string, string[]> errors) =>
-        new HttpValidationProblemDetails(errors)
-        {
-            Status = StatusCodes.Status400BadRequest,
-            Title = "One or more validation errors occurred.",
-            Detail = errors.First().Value.First(),
-        };
-
-    /// <summary>A request that is well formed but names something that does not exist (a feature or tier code): 400 with <c>errors</c>.</summary>
-    public static ProblemDetails Invalid(string field, string message) =>
-        Invalid(new Dictionary<string, string[]> { [field] = [message] });
-
-    public static ProblemDetails PaymentRequired(string detail, IDictionary<string, object?> numbers)
+    public static int StatusOf(RefusalKind kind) => kind switch
     {
-        var problem = new ProblemDetails
+        RefusalKind.Invalid => StatusCodes.Status400BadRequest,
+        RefusalKind.NotFound => StatusCodes.Status404NotFound,
+        RefusalKind.Forbidden => StatusCodes.Status403Forbidden,
+        RefusalKind.Conflict => StatusCodes.Status409Conflict,
+        RefusalKind.LimitReached => StatusCodes.Status402PaymentRequired,
+        RefusalKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "A refusal kind without a status."),
+    };
+
+    public static ProblemDetails ToProblem(this Refusal refusal)
+    {
+        var problem = refusal.Errors is { } errors
+            ? new HttpValidationProblemDetails(errors.ToDictionary()) { Title = "One or more validation errors occurred." }
+            : new ProblemDetails { Title = TitleOf(refusal.Kind) };
+        problem.Status = StatusOf(refusal.Kind);
+        problem.Detail = refusal.Detail;
+        if (refusal is LimitReached limit)
         {
-            Status = StatusCodes.Status402PaymentRequired,
-            Title = "Usage limit reached",
-            Detail = detail,
-        };
-        foreach (var (key, value) in numbers)
-            problem.Extensions[key] = value;
+            problem.Extensions["orgId"] = limit.OrgId;
+            problem.Extensions["feature"] = limit.Feature;
+            problem.Extensions["reason"] = limit.Reason;
+            problem.Extensions["requested"] = limit.Requested;
+            problem.Extensions["used"] = limit.Used;
+            problem.Extensions["limit"] = limit.Limit;
+            problem.Extensions["remaining"] = limit.Remaining;
+        }
+
         return problem;
     }
+
+    private static string TitleOf(RefusalKind kind) => kind switch
+    {
+        RefusalKind.NotFound => "Not found",
+        RefusalKind.Forbidden => "Forbidden",
+        RefusalKind.Conflict => "Conflict",
+        RefusalKind.LimitReached => "Usage limit reached",
+        RefusalKind.Unavailable => "Service unavailable",
+        _ => "Bad request",
+    };
 }

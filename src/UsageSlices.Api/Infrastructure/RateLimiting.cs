@@ -31,7 +31,7 @@ public static class RateLimiting
     public const string Batches = "batches";
 
     /// <summary>
-    /// ASP.NET Core's token-bucket limiter, partitioned by organisation (the route's, else the token's), so one
+    /// ASP.NET Core's token-bucket limiter, partitioned by organisation (the one the route declares it acts on, else the token's), so one
     /// tenant's burst cannot starve the others. Refusals are 429 problem+json with Retry-After.
     /// </summary>
     public static IServiceCollection AddUsageRateLimiting(this IServiceCollection services, IConfiguration configuration)
@@ -41,7 +41,7 @@ public static class RateLimiting
         {
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
-                var organisation = http.GetRouteValue("orgId") as string ?? http.User.FindFirst(Claims.OrgId)?.Value;
+                var organisation = http.RouteOrganisation() ?? http.Caller().OrgId;
                 if (settings.PermitsPerSecond <= 0 || organisation is null)
                     return RateLimitPartition.GetNoLimiter(string.Empty);
                 return RateLimitPartition.GetTokenBucketLimiter(organisation, _ => new TokenBucketRateLimiterOptions

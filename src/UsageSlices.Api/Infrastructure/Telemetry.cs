@@ -7,6 +7,8 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using UsageSlices.Domain;
+using UsageSlices.Domain.Usage;
+using Wolverine.Util;
 
 namespace UsageSlices.Infrastructure;
 
@@ -42,8 +44,8 @@ public static class UsageMetrics
         QuantityRecorded.Add(recorded.Quantity, feature);
     }
 
-    public static void EnforceRejected(string feature, string reason) =>
-        EnforceRejections.Add(1, new KeyValuePair<string, object?>("feature", feature), new KeyValuePair<string, object?>("reason", reason));
+    public static void EnforceRejected(LimitReached refusal) =>
+        EnforceRejections.Add(1, new KeyValuePair<string, object?>("feature", refusal.Feature), new KeyValuePair<string, object?>("reason", refusal.Reason.Code()));
 
     public static void TrackingFailed(string feature) => TrackingFailures.Add(1, new KeyValuePair<string, object?>("feature", feature));
 
@@ -70,21 +72,22 @@ public static class UsageMetrics
 /// </summary>
 public sealed class QueueDepthGauge : IDisposable
 {
-    private static readonly Dictionary<string, (NpgsqlDataSource Database, int Hosts)> Databases = [];
+    private static readonly Dictionary<string, (NpgsqlDataSource Database, string MessageType, int Hosts)> Databases = [];
     private static readonly Meter Meter = new(UsageMetrics.MeterName);
     private readonly string schema;
 
     static QueueDepthGauge() =>
         Meter.CreateObservableGauge("usage_slices.async.queue_depth", Read, "{message}", "Async track calls accepted (202) and not yet counted");
 
-    public QueueDepthGauge(string connectionString, string schema)
+    /// <param name="messageType">Wolverine's name of the queued message, which the inbox table records with it.</param>
+    public QueueDepthGauge(DatabaseSettings database, string messageType)
     {
-        this.schema = schema;
+        schema = database.Schema;
         lock (Databases)
         {
             Databases[schema] = Databases.TryGetValue(schema, out var known)
                 ? known with { Hosts = known.Hosts + 1 }
-                : (NpgsqlDataSource.Create(connectionString), 1);
+                : (NpgsqlDataSource.Create(database.ConnectionString), messageType, 1);
         }
     }
 
@@ -92,10 +95,10 @@ public sealed class QueueDepthGauge : IDisposable
     {
         lock (Databases)
         {
-            var (database, hosts) = Databases[schema];
+            var (database, messageType, hosts) = Databases[schema];
             if (hosts > 1)
             {
-                Databases[schema] = (database, hosts - 1);
+                Databases[schema] = (database, messageType, hosts - 1);
                 return;
             }
 
@@ -106,17 +109,18 @@ public sealed class QueueDepthGauge : IDisposable
 
     private static IEnumerable<Measurement<long>> Read()
     {
-        KeyValuePair<string, (NpgsqlDataSource Database, int Hosts)>[] databases;
+        KeyValuePair<string, (NpgsqlDataSource Database, string MessageType, int Hosts)>[] databases;
         lock (Databases)
             databases = [.. Databases];
 
         var measurements = new List<Measurement<long>>();
-        foreach (var (schema, (database, _)) in databases)
+        foreach (var (schema, (database, messageType, _)) in databases)
         {
             try
             {
                 using var command = database.CreateCommand(
-                    $"select count(*) from {schema}.wolverine_incoming_envelopes where status <> 'Handled' and message_type like '%TrackUsageQueued%'");
+                    $"select count(*) from {schema}.wolverine_incoming_envelopes where status <> 'Handled' and message_type = $1");
+                command.Parameters.Add(new NpgsqlParameter { Value = messageType });
                 command.CommandTimeout = 2;
                 measurements.Add(new Measurement<long>((long)command.ExecuteScalar()!, new KeyValuePair<string, object?>("schema", schema)));
             }
@@ -147,8 +151,10 @@ public static class Telemetry
     /// OpenTelemetry traces and metrics for ASP.NET Core, Npgsql, Marten, Wolverine, the runtime and the service's
     /// own meter. Metrics are scraped at /metrics; traces go to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     /// </summary>
-    public static WebApplicationBuilder AddUsageTelemetry(this WebApplicationBuilder builder)
+    /// <param name="queuedMessage">The message that holds an accepted async track call, whose backlog the queue gauge reports.</param>
+    public static WebApplicationBuilder AddUsageTelemetry(this WebApplicationBuilder builder, Type queuedMessage)
     {
+        builder.Services.AddSingleton(services => new QueueDepthGauge(services.GetRequiredService<DatabaseSettings>(), queuedMessage.ToMessageTypeName()));
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("usage-slices"))
             .WithMetrics(metrics => metrics

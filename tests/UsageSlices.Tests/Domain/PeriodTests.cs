@@ -1,5 +1,4 @@
 using Shouldly;
-using UsageSlices.Domain;
 
 namespace UsageSlices.Tests.Domain;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Shouldly;
-using UsageSlices.Domain;
 
 namespace UsageSlices.Tests.Domain;
 
@@ -9,21 +8,21 @@ public sealed class UsageRulesTests
     [Theory]
     [InlineData(10L, 0L, 10L, null)]
     [InlineData(10L, 9L, 1L, null)]
-    [InlineData(10L, 9L, 2L, UsageRules.RequestedExceedsRemaining)]
-    [InlineData(10L, 10L, 1L, UsageRules.LimitExceeded)]
-    [InlineData(10L, 12L, 1L, UsageRules.LimitExceeded)]
-    [InlineData(0L, 0L, 1L, UsageRules.NotInTier)]
+    [InlineData(10L, 9L, 2L, LimitReason.RequestedExceedsRemaining)]
+    [InlineData(10L, 10L, 1L, LimitReason.LimitExceeded)]
+    [InlineData(10L, 12L, 1L, LimitReason.LimitExceeded)]
+    [InlineData(0L, 0L, 1L, LimitReason.NotInTier)]
     [InlineData(null, 1_000_000L, 1_000_000L, null)]
     [InlineData(3L, 5L, -1L, null)]
-    public void a_counted_feature_is_allowed_while_used_plus_requested_fits_the_limit(long? limit, long used, long requested, string? reason)
+    public void a_counted_feature_is_allowed_while_used_plus_requested_fits_the_limit(long? limit, long used, long requested, LimitReason? reason)
     {
         UsageRules.RefusalReason(FeatureKind.Metered, TierLimit.Quota(limit), used, requested).ShouldBe(reason);
     }
 
     [Theory]
     [InlineData(true, null)]
-    [InlineData(false, UsageRules.NotInTier)]
-    public void a_boolean_feature_follows_its_flag(bool flag, string? reason)
+    [InlineData(false, LimitReason.NotInTier)]
+    public void a_boolean_feature_follows_its_flag(bool flag, LimitReason? reason)
     {
         UsageRules.RefusalReason(FeatureKind.Boolean, TierLimit.Flag(flag), 0, 1).ShouldBe(reason);
     }

@@ -1,7 +1,6 @@
 using Marten;
 using Npgsql;
 using Shouldly;
-using UsageSlices.Domain;
 using UsageSlices.Tests.Support;
 
 namespace UsageSlices.Tests.Operations;

@@ -1,6 +1,5 @@
 using Marten;
 using Shouldly;
-using UsageSlices.Domain;
 using UsageSlices.Infrastructure;
 using UsageSlices.Tests.Support;
 

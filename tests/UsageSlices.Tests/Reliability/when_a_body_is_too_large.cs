@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Shouldly;
-using UsageSlices.Infrastructure;
 using UsageSlices.Tests.Support;
 
 namespace UsageSlices.Tests.Reliability;

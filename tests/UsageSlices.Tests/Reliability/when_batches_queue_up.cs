@@ -38,7 +38,7 @@ public sealed class when_batches_queue_up(AppFixture app, OneBatchAtATimeInstanc
             (await lockStream.ExecuteScalarAsync(cancel)).ShouldNotBeNull();
 
         var first = instance.Host.Scenario(x => Batch(x, "first", 200));
-        await WaitUntilBlockedByAsync(blocker.ProcessID);
+        await Eventually.WaitUntilBlockedByAsync(blocker.ProcessID);
 
         var refused = await instance.Host.Scenario(x => Batch(x, "second", 429));
         var problem = await ProblemOf(refused, 429);
@@ -57,17 +57,5 @@ public sealed class when_batches_queue_up(AppFixture app, OneBatchAtATimeInstanc
             .ToUrl("/api/v1/usage/events:batch");
         x.WithBearerToken(TokenFor("acme"));
         x.StatusCodeShouldBe(status);
-    }
-
-    /// <summary>Asks PostgreSQL (not the clock) until some backend, the first batch's, waits on the blocker's lock.</summary>
-    private static async Task WaitUntilBlockedByAsync(int blockerPid)
-    {
-        await using var probe = new NpgsqlConnection(AppFixture.ConnectionString);
-        await probe.OpenAsync(Cancel);
-        await using var waiting = new NpgsqlCommand(
-            "select count(*) from pg_stat_activity where @blocker = any(pg_blocking_pids(pid))", probe);
-        waiting.Parameters.AddWithValue("blocker", blockerPid);
-        while ((long)(await waiting.ExecuteScalarAsync(Cancel))! == 0)
-            await Task.Yield();
     }
 }

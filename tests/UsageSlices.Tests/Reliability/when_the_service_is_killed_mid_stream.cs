@@ -5,7 +5,6 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
 using Shouldly;
-using UsageSlices.Infrastructure;
 using UsageSlices.Tests.Support;
 
 namespace UsageSlices.Tests.Reliability;

@@ -121,6 +121,32 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
         return await ProblemOf(result, status);
     }
 
+    /// <summary>
+    /// Sends <paramref name="body"/> as it is (JSON or not), expects a 400 problem whose <c>errors</c> name exactly
+    /// <paramref name="errorKey"/> (empty: a body that could not be read at all, which has no <c>errors</c>), and
+    /// proves from the database that nothing changed.
+    /// </summary>
+    protected async Task<JsonObject> RawBodyIsRefusedAsync(string method, string url, string body, string token, string errorKey)
+    {
+        var before = await DatabaseSnapshot.TakeAsync(AppFixture.Schema, Cancel);
+        var result = await Host.Scenario(x =>
+        {
+            _ = method == "PUT" ? x.Put.Text(body).ToUrl(url) : x.Post.Text(body).ToUrl(url);
+            x.WithRequestHeader("Content-Type", "application/json");
+            x.WithBearerToken(token);
+            x.StatusCodeShouldBe(400);
+        });
+
+        var problem = await ProblemOf(result, 400);
+        if (errorKey.Length > 0)
+            ErrorKeysOf(problem).ShouldBe([errorKey]);
+        (await DatabaseSnapshot.TakeAsync(AppFixture.Schema, Cancel)).ShouldBe(before);
+        return problem;
+    }
+
+    /// <summary>The fields a validation problem names, as the client reads them.</summary>
+    protected static string[] ErrorKeysOf(JsonObject problem) => [.. problem["errors"]!.AsObject().Select(error => error.Key)];
+
     /// <summary>Asserts an RFC 9457 problem response with the fields DESIGN.md promises, and returns it.</summary>
     protected static async Task<JsonObject> ProblemOf(IScenarioResult result, int status)
     {

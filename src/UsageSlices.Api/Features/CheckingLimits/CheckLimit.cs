@@ -1,6 +1,7 @@
 using FluentValidation;
 using Marten;
 using UsageSlices.Domain;
+using UsageSlices.Domain.Usage;
 using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Features.CheckingLimits;
@@ -20,13 +21,13 @@ public sealed record CheckLimit(string OrgId, string Feature, long Quantity)
     }
 }
 
-public sealed record CheckLimitResponse(
+public sealed record CheckLimitReply(
     string OrgId,
     string Feature,
     FeatureKind Kind,
     string Tier,
     bool Allowed,
-    string? Reason,
+    LimitReason? Reason,
     long Requested,
     long Used,
     long? Limit,
@@ -39,14 +40,14 @@ public sealed record CheckLimitResponse(
 
 public static class CheckLimitHandler
 {
-    public static async Task<Outcome<CheckLimitResponse>> Handle(
+    public static async Task<Outcome<CheckLimitReply>> Handle(
         CheckLimit query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
     {
         var (organisation, feature, tier) = await session.LoadUsageTargetAsync(query.OrgId, query.Feature, cancellation);
         if (organisation is null)
-            return Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
+            return Refusal.OrganisationNotFound(query.OrgId);
         if (feature is null)
-            return Problems.Invalid("feature", $"'{query.Feature}' is not a feature of the catalog.");
+            return Refusal.UnknownFeature(query.Feature);
 
         var limit = TierLimit.In(tier, feature);
         var now = time.GetUtcNow();
@@ -57,7 +58,7 @@ public static class CheckLimitHandler
 
         var standing = FeatureStanding.Of(feature, limit, counter?.Used ?? 0, period);
         var reason = UsageRules.RefusalReason(feature.Kind, limit, standing.Used, query.Quantity);
-        return new CheckLimitResponse(
+        return new CheckLimitReply(
             organisation.Id, feature.Code, feature.Kind, organisation.Tier, reason is null, reason, query.Quantity,
             standing.Used, standing.Limit, standing.Remaining, standing.Unlimited,
             standing.PeriodStart, standing.PeriodEnd, standing.ResetsAt, now);
@@ -68,10 +69,10 @@ public static class CheckLimitEndpoint
 {
     public static void MapCheckLimit(this IEndpointRouteBuilder api) =>
         api.MapGet("/usage/{orgId}/check/{feature}", (string orgId, string feature, HttpContext http, long quantity = 1) =>
-                http.Send<CheckLimit, CheckLimitResponse>(new CheckLimit(orgId, feature, quantity)))
-            .RequireAuthorization(Scopes.Read)
+                http.Send<CheckLimit, CheckLimitReply>(new CheckLimit(orgId, feature, quantity)))
+            .ActsForOrganisationInRoute(Scopes.Read)
             .AddEndpointFilter(UsageMetrics.Timed(UsageMetrics.CheckDuration))
-            .Produces<CheckLimitResponse>().ProducesProblem(StatusCodes.Status404NotFound)
+            .Produces<CheckLimitReply>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("CheckLimit")
             .WithSummary("Whether an organisation may use a quantity of a feature now; changes nothing.");
 }

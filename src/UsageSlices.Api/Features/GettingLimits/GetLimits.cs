@@ -1,6 +1,7 @@
 using FluentValidation;
 using Marten;
 using UsageSlices.Domain;
+using UsageSlices.Domain.Usage;
 using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Features.GettingLimits;
@@ -29,18 +30,18 @@ public sealed record FeatureLimit(
     DateTimeOffset? PeriodEnd,
     DateTimeOffset? ResetsAt);
 
-public sealed record GetLimitsResponse(string OrgId, TierSummary Tier, IReadOnlyList<FeatureLimit> Features, DateTimeOffset AsOf);
+public sealed record GetLimitsReply(string OrgId, TierSummary Tier, IReadOnlyList<FeatureLimit> Features, DateTimeOffset AsOf);
 
 public static class GetLimitsHandler
 {
-    public static async Task<Outcome<GetLimitsResponse>> Handle(
+    public static async Task<Outcome<GetLimitsReply>> Handle(
         GetLimits query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
     {
         // The organisation and the catalog in one round trip; the counters' keys depend on the organisation's
         // anchor day, so they are the second.
         var catalog = await session.LoadCatalogAsync([query.OrgId], cancellation);
         if (catalog.Organisations.GetValueOrDefault(query.OrgId) is not { } organisation)
-            return Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
+            return Refusal.OrganisationNotFound(query.OrgId);
 
         var tier = catalog.TierOf(organisation)
             ?? new SubscriptionTier(organisation.Tier, organisation.Tier, 0m, "USD", new Dictionary<string, TierLimit>());
@@ -57,7 +58,7 @@ public static class GetLimitsHandler
                 feature.Code, feature.Kind, feature.Period, standing.Enabled, standing.Limit, standing.Used, standing.Remaining,
                 standing.Unlimited, standing.PeriodStart, standing.PeriodEnd, standing.ResetsAt);
         }).ToList();
-        return new GetLimitsResponse(organisation.Id, new TierSummary(tier.Code, tier.Name, tier.PriceMonthly, tier.Currency), limits, now);
+        return new GetLimitsReply(organisation.Id, new TierSummary(tier.Code, tier.Name, tier.PriceMonthly, tier.Currency), limits, now);
     }
 }
 
@@ -65,9 +66,9 @@ public static class GetLimitsEndpoint
 {
     public static void MapGetLimits(this IEndpointRouteBuilder api) =>
         api.MapGet("/usage/{orgId}/limits", (string orgId, HttpContext http) =>
-                http.Send<GetLimits, GetLimitsResponse>(new GetLimits(orgId)))
-            .RequireAuthorization(Scopes.Read)
-            .Produces<GetLimitsResponse>().ProducesProblem(StatusCodes.Status404NotFound)
+                http.Send<GetLimits, GetLimitsReply>(new GetLimits(orgId)))
+            .ActsForOrganisationInRoute(Scopes.Read)
+            .Produces<GetLimitsReply>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetLimits")
             .WithSummary("Every feature's limit, usage and period for an organisation.");
 }

@@ -18,7 +18,7 @@ public static class GetOrganisationHandler
     public static async Task<Outcome<Organisation>> Handle(GetOrganisation query, IQuerySession session, CancellationToken cancellation) =>
         await session.LoadAsync<Organisation>(query.OrgId, cancellation) is { } organisation
             ? organisation
-            : Problems.NotFound($"Organisation '{query.OrgId}' is not registered.");
+            : Refusal.OrganisationNotFound(query.OrgId);
 }
 
 public static class GetOrganisationEndpoint
@@ -26,7 +26,7 @@ public static class GetOrganisationEndpoint
     public static void MapGetOrganisation(this IEndpointRouteBuilder api) =>
         api.MapGet("/organisations/{orgId}", (string orgId, HttpContext http) =>
                 http.Send<GetOrganisation, Organisation>(new GetOrganisation(orgId)))
-            .RequireAuthorization(Scopes.Read)
+            .ActsForOrganisationInRoute(Scopes.Read)
             .Produces<Organisation>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetOrganisation")
             .WithSummary("An organisation's id, slug, name, tier and billing anchor day.");

@@ -18,14 +18,14 @@ public static class GetTierHandler
     public static async Task<Outcome<SubscriptionTier>> Handle(GetTier query, IQuerySession session, CancellationToken cancellation) =>
         await session.LoadAsync<SubscriptionTier>(query.Code, cancellation) is { } tier
             ? tier
-            : Problems.NotFound($"There is no tier '{query.Code}'.");
+            : Refusal.NotFound($"There is no tier '{query.Code}'.");
 }
 
 public static class GetTierEndpoint
 {
     public static void MapGetTier(this IEndpointRouteBuilder api) =>
         api.MapGet("/tiers/{code}", (string code, HttpContext http) => http.Send<GetTier, SubscriptionTier>(new GetTier(code)))
-            .RequireAuthorization(Scopes.Read)
+            .ActsForNoOrganisation(Scopes.Read)
             .Produces<SubscriptionTier>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetTier")
             .WithSummary("One subscription tier with its price and limits.");

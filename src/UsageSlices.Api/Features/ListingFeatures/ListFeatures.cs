@@ -19,7 +19,7 @@ public static class ListFeaturesEndpoint
 {
     public static void MapListFeatures(this IEndpointRouteBuilder api) =>
         api.MapGet("/features", (Delegate)((HttpContext http) => http.Send<ListFeatures, IReadOnlyList<UsageFeature>>(new ListFeatures())))
-            .RequireAuthorization(Scopes.Read)
+            .ActsForNoOrganisation(Scopes.Read)
             .Produces<IReadOnlyList<UsageFeature>>()
             .WithName("ListFeatures")
             .WithSummary("The feature catalog: each code, its kind and, for metered features, the period it resets on.");

@@ -19,7 +19,7 @@ public static class ListTiersEndpoint
 {
     public static void MapListTiers(this IEndpointRouteBuilder api) =>
         api.MapGet("/tiers", (Delegate)((HttpContext http) => http.Send<ListTiers, IReadOnlyList<SubscriptionTier>>(new ListTiers())))
-            .RequireAuthorization(Scopes.Read)
+            .ActsForNoOrganisation(Scopes.Read)
             .Produces<IReadOnlyList<SubscriptionTier>>()
             .WithName("ListTiers")
             .WithSummary("Every subscription tier with its price and limits, cheapest first.");

@@ -5,10 +5,14 @@ using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Features.RegisteringOrganisations;
 
-public sealed record RegisterOrganisationBody(string? Slug, string? Name, string? Tier = null, int? BillingAnchorDay = null);
+public sealed record RegisterOrganisationBody(string? Slug, string? Name, string? Tier = null, int? BillingAnchorDay = null) : IHasExample
+{
+    public static object Example => new { slug = "acme", name = "Acme Ltd", tier = "free", billingAnchorDay = 1 };
+}
 
 /// <summary>Create organisation <paramref name="OrgId"/>, or update its details (and tier) if it exists.</summary>
-public sealed record RegisterOrganisation(string OrgId, string Slug, string Name, string? Tier, int? BillingAnchorDay, string Actor)
+public sealed record RegisterOrganisation(string OrgId, string Slug, string Name, string? Tier, int? BillingAnchorDay, Caller Caller)
+    : IActForOrganisation
 {
     public sealed class Validator : AbstractValidator<RegisterOrganisation>
     {
@@ -26,46 +30,63 @@ public sealed record RegisterOrganisation(string OrgId, string Slug, string Name
     }
 }
 
-public sealed record Registration(Organisation Organisation, bool Created);
+public sealed record RegisterOrganisationReply(Organisation Organisation, bool Created);
+
+/// <summary>What registering is decided on: the organisation as its stream stands, the tier asked for, and who holds the slug.</summary>
+public sealed record RegistrationState(OrganisationState Organisation, SubscriptionTier? Tier, string? SlugOwner);
 
 public static class RegisterOrganisationHandler
 {
-    public static async Task<Outcome<Registration>> Handle(
-        RegisterOrganisation command, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
+    /// <summary>Wolverine runs this before <see cref="Handle"/> and passes it what was read (a compound handler).</summary>
+    public static async Task<RegistrationState> LoadAsync(RegisterOrganisation command, IQuerySession session, CancellationToken cancellation)
     {
-        if (command.Tier is not null && await session.LoadAsync<SubscriptionTier>(command.Tier, cancellation) is null)
-            return Problems.Invalid("tier", $"'{command.Tier}' is not a tier.");
-        var slugOwner = await session.Query<Organisation>().Where(o => o.Slug == command.Slug).Select(o => o.Id).FirstOrDefaultAsync(cancellation);
-        if (slugOwner is not null && slugOwner != command.OrgId)
-            return Problems.Conflict($"The slug '{command.Slug}' belongs to organisation '{slugOwner}'.");
+        var batch = session.CreateBatchQuery();
+        var organisation = batch.Load<Organisation>(command.OrgId);
+        var stream = batch.Events.FetchStreamState(command.OrgId);
+        var tier = batch.Load<SubscriptionTier>(command.Tier ?? DefaultCatalog.DefaultTier);
+        var slugOwner = batch.Query<Organisation>().Where(o => o.Slug == command.Slug).Select(o => o.Id).FirstOrDefault();
+        await batch.Execute(cancellation);
+        return new RegistrationState(new OrganisationState(await organisation, (await stream)?.Version ?? 0), await tier, await slugOwner);
+    }
+
+    public static (Outcome<RegisterOrganisationReply>, AppendEvents) Handle(RegisterOrganisation command, RegistrationState state, TimeProvider time)
+    {
+        var nothing = new AppendEvents(command.OrgId, state.Organisation.Version, []);
+        if (command.Tier is { } code && state.Tier is null)
+            return (Refusal.UnknownTier(code), nothing);
+        if (state.SlugOwner is { } owner && owner != command.OrgId)
+            return (Refusal.Conflict($"The slug '{command.Slug}' belongs to organisation '{owner}'."), nothing);
 
         var now = time.GetUtcNow();
-        var stream = await session.Events.FetchForWriting<Organisation>(command.OrgId, cancellation);
-        if (stream.Aggregate is not { } organisation)
+        var actor = command.Caller.Subject;
+        if (state.Organisation.Organisation is not { } organisation)
         {
             var registered = new OrganisationRegistered(
                 command.OrgId, command.Slug, command.Name, command.Tier ?? DefaultCatalog.DefaultTier,
-                command.BillingAnchorDay ?? now.UtcDateTime.Day, now, command.Actor);
-            stream.AppendOne(registered);
-            return new Registration(OrganisationProjection.Create(registered), Created: true);
+                command.BillingAnchorDay ?? now.UtcDateTime.Day, now, actor);
+            return (new RegisterOrganisationReply(OrganisationProjection.Create(registered), Created: true), nothing with { Events = [registered] });
         }
 
+        var events = new List<object>();
         var anchorDay = command.BillingAnchorDay ?? organisation.BillingAnchorDay;
         if (command.Slug != organisation.Slug || command.Name != organisation.Name || anchorDay != organisation.BillingAnchorDay)
         {
-            var changed = new OrganisationDetailsChanged(command.Slug, command.Name, anchorDay, command.Actor);
-            stream.AppendOne(changed);
+            var changed = new OrganisationDetailsChanged(command.Slug, command.Name, anchorDay, actor);
+            events.Add(changed);
             OrganisationProjection.Apply(changed, organisation);
         }
 
-        if (command.Tier is { } tier && tier != organisation.Tier)
+        if (command.Tier is { } tier)
         {
-            var assigned = new TierAssigned(tier, organisation.Tier, command.Actor, "Set when the organisation was registered again", now);
-            stream.AppendOne(assigned);
-            OrganisationProjection.Apply(assigned, organisation);
+            TierAssignments.Assign(organisation, tier, state.Tier, actor, "Set when the organisation was registered again", now, out var assigned);
+            if (assigned is not null)
+            {
+                events.Add(assigned);
+                OrganisationProjection.Apply(assigned, organisation);
+            }
         }
 
-        return new Registration(organisation, Created: false);
+        return (new RegisterOrganisationReply(organisation, Created: false), nothing with { Events = events });
     }
 }
 
@@ -73,12 +94,12 @@ public static class RegisterOrganisationEndpoint
 {
     public static void MapRegisterOrganisation(this IEndpointRouteBuilder api) =>
         api.MapPut("/organisations/{orgId}", (string orgId, RegisterOrganisationBody body, HttpContext http) =>
-                http.Send<RegisterOrganisation, Registration>(
-                    new RegisterOrganisation(orgId, body.Slug ?? "", body.Name ?? "", body.Tier, body.BillingAnchorDay, http.User.Actor()),
+                http.Send<RegisterOrganisation, RegisterOrganisationReply>(
+                    new RegisterOrganisation(orgId, body.Slug ?? "", body.Name ?? "", body.Tier, body.BillingAnchorDay, http.Caller()),
                     registration => registration.Created
                         ? TypedResults.Created($"/api/v1/organisations/{orgId}", registration.Organisation)
                         : TypedResults.Ok(registration.Organisation)))
-            .RequireAuthorization(Scopes.Admin)
+            .ActsForOrganisationInRoute(Scopes.Admin)
             .Produces<Organisation>().Produces<Organisation>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict)
             .WithName("RegisterOrganisation")
             .WithSummary("Register an organisation (201), or update its slug, name, anchor day or tier (200).");

@@ -1,4 +1,5 @@
 using Marten;
+using UsageSlices.Domain;
 using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Features.ReportingUsageStats;
@@ -48,7 +49,7 @@ public static class GetUsageStatsEndpoint
 {
     public static void MapGetUsageStats(this IEndpointRouteBuilder api) =>
         api.MapGet("/usage/stats", (Delegate)((HttpContext http) => http.Send<GetUsageStats, UsageStats>(new GetUsageStats())))
-            .RequireAuthorization(Scopes.Admin)
+            .ActsForNoOrganisation(Scopes.Admin)
             .Produces<UsageStats>()
             .WithName("UsageStats")
             .WithSummary("Organisations by tier and usage events in the last hour and 24 hours, per feature (admin).");

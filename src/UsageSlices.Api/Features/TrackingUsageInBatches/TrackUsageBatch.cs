@@ -1,7 +1,8 @@
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Mvc;
-using UsageSlices.Features.TrackingUsage;
+using UsageSlices.Domain;
+using UsageSlices.Domain.Usage;
 using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Features.TrackingUsageInBatches;
@@ -14,12 +15,16 @@ public sealed record BatchEventBody(
     DateTimeOffset? OccurredAt = null,
     Dictionary<string, string>? Properties = null);
 
-public sealed record TrackUsageBatchBody(List<BatchEventBody>? Events);
-
-/// <summary>Who sends a batch: an admin may track for any organisation, anyone else only for their own.</summary>
-public sealed record Caller(string? OrgId, bool IsAdmin)
+public sealed record TrackUsageBatchBody(List<BatchEventBody>? Events) : IHasExample
 {
-    public bool MayActFor(string orgId) => IsAdmin || OrgId == orgId;
+    public static object Example => new
+    {
+        events = new[]
+        {
+            new { orgId = "acme", feature = "AI_MESSAGES", quantity = 2, idempotencyKey = "m-1" },
+            new { orgId = "acme", feature = "DOCUMENT_SCANS", quantity = 1, idempotencyKey = "s-1" },
+        },
+    };
 }
 
 /// <summary>Up to <see cref="MaxEvents"/> record-mode track calls, each idempotent, recorded in one transaction.</summary>
@@ -42,58 +47,72 @@ public enum BatchEventStatus
     Rejected,
 }
 
-/// <summary>The outcome of one event of a batch: its result as a single track call would give it, or its problem.</summary>
-public sealed record BatchEventResult(int Index, BatchEventStatus Status, TrackUsageResponse? Result, ProblemDetails? Problem);
+/// <summary>The outcome of one event of a batch: its reply as a single track call would give it, or its refusal.</summary>
+public sealed record BatchEventOutcome(int Index, Outcome<TrackUsageReply> Outcome);
 
-public sealed record TrackUsageBatchResponse(int Recorded, int Duplicates, int Rejected, IReadOnlyList<BatchEventResult> Results);
+public sealed record TrackUsageBatchReply(IReadOnlyList<BatchEventOutcome> Events);
 
 public static class TrackUsageBatchHandler
 {
-    public static async Task<Outcome<TrackUsageBatchResponse>> Handle(
+    /// <summary>
+    /// Each event is judged on its own, by the same rules as a single call (its shape, then whom the caller may act
+    /// for), and the ones that pass are recorded together by the ledger.
+    /// </summary>
+    public static async Task<Outcome<TrackUsageBatchReply>> Handle(
         TrackUsageBatch batch, IDocumentSession session, IValidator<TrackUsage> validator, TimeProvider time, CancellationToken cancellation)
     {
-        var now = time.GetUtcNow();
-        var results = new BatchEventResult?[batch.Events.Count];
+        var outcomes = new Outcome<TrackUsageReply>?[batch.Events.Count];
         var accepted = new List<(int Index, TrackUsage Event)>();
         for (var index = 0; index < batch.Events.Count; index++)
         {
             var evt = batch.Events[index];
-            var shape = await validator.ValidateAsync(evt, cancellation);
-            results[index] = !shape.IsValid ? Rejected(index, Problems.Invalid(shape.ToDictionary()))
-                : evt.Key is null ? Rejected(index, Problems.Invalid("idempotencyKey", "Every event of a batch needs an idempotency key."))
-                : !batch.Caller.MayActFor(evt.OrgId) ? Rejected(index, Problems.Forbidden($"The token may not track usage for organisation '{evt.OrgId}'."))
-                : null;
-            if (results[index] is null)
+            var refusal = await validator.RefuseAsync(evt, cancellation)
+                ?? (evt.Key is null ? Refusal.Invalid("idempotencyKey", "Every event of a batch needs an idempotency key.") : null)
+                ?? (!batch.Caller.MayActFor(evt.OrgId) ? Refusal.Forbidden($"The token may not track usage for organisation '{evt.OrgId}'.") : null);
+            if (refusal is null)
                 accepted.Add((index, evt));
+            else
+                outcomes[index] = refusal;
         }
 
-        var outcomes = await UsageRecorder.RecordAsync(session, accepted.Select(a => a.Event).ToList(), now, cancellation);
-        foreach (var ((index, _), outcome) in accepted.Zip(outcomes))
-        {
-            results[index] = outcome.Problem is { } problem ? Rejected(index, problem)
-                : new BatchEventResult(index, outcome.Value!.Duplicate ? BatchEventStatus.Duplicate : BatchEventStatus.Recorded, outcome.Value, null);
-        }
+        var recorded = await UsageLedger.RecordAsync(session, [.. accepted.Select(a => a.Event)], time.GetUtcNow(), cancellation);
+        foreach (var ((index, _), outcome) in accepted.Zip(recorded))
+            outcomes[index] = outcome;
 
-        var all = results.Select(result => result!).ToList();
-        return new TrackUsageBatchResponse(
-            all.Count(r => r.Status == BatchEventStatus.Recorded),
-            all.Count(r => r.Status == BatchEventStatus.Duplicate),
-            all.Count(r => r.Status == BatchEventStatus.Rejected),
-            all);
+        return new TrackUsageBatchReply([.. outcomes.Select((outcome, index) => new BatchEventOutcome(index, outcome!))]);
     }
+}
 
-    private static BatchEventResult Rejected(int index, ProblemDetails problem) => new(index, BatchEventStatus.Rejected, null, problem);
+/// <summary>One event's result as the API shows it: the reply of a single call, or its problem.</summary>
+public sealed record BatchEventResult(int Index, BatchEventStatus Status, TrackUsageReply? Result, ProblemDetails? Problem);
+
+public sealed record TrackUsageBatchResponse(int Recorded, int Duplicates, int Rejected, IReadOnlyList<BatchEventResult> Results)
+{
+    public static TrackUsageBatchResponse Of(TrackUsageBatchReply reply)
+    {
+        var results = reply.Events.Select(e => e.Outcome.Refusal is { } refusal
+                ? new BatchEventResult(e.Index, BatchEventStatus.Rejected, null, refusal.ToProblem())
+                : new BatchEventResult(e.Index, e.Outcome.Value!.Duplicate ? BatchEventStatus.Duplicate : BatchEventStatus.Recorded, e.Outcome.Value, null))
+            .ToList();
+        return new TrackUsageBatchResponse(
+            results.Count(r => r.Status == BatchEventStatus.Recorded),
+            results.Count(r => r.Status == BatchEventStatus.Duplicate),
+            results.Count(r => r.Status == BatchEventStatus.Rejected),
+            results);
+    }
 }
 
 public static class TrackUsageBatchEndpoint
 {
     public static void MapTrackUsageBatch(this IEndpointRouteBuilder api) =>
         api.MapPost("/usage/events:batch", (TrackUsageBatchBody body, HttpContext http) =>
-                http.Send<TrackUsageBatch, TrackUsageBatchResponse>(new TrackUsageBatch(
-                    (body.Events ?? []).Select(e => new TrackUsage(
-                        e.OrgId ?? "", e.Feature ?? "", e.Quantity, e.IdempotencyKey, null, e.OccurredAt, Enforce: false, e.Properties)).ToList(),
-                    new Caller(http.User.FindFirst(Claims.OrgId)?.Value, http.User.HasScope(Scopes.Admin)))))
-            .RequireAuthorization(Scopes.Write)
+                http.Send<TrackUsageBatch, TrackUsageBatchReply>(
+                    new TrackUsageBatch(
+                        [.. (body.Events ?? []).Select(e => new TrackUsage(
+                            e.OrgId ?? "", e.Feature ?? "", e.Quantity, e.IdempotencyKey, null, e.OccurredAt, Enforce: false, e.Properties))],
+                        http.Caller()),
+                    reply => TypedResults.Ok(TrackUsageBatchResponse.Of(reply))))
+            .ActsForOrganisationsInBody(Scopes.Write)
             .RequireRateLimiting(RateLimiting.Batches)
             .WithMetadata(new RequestSizeLimitAttribute(RequestLimits.MaxBatchBodyBytes))
             .Produces<TrackUsageBatchResponse>().ProducesProblem(StatusCodes.Status413PayloadTooLarge)

@@ -1,0 +1,85 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace UsageSlices.Domain.Usage;
+
+/// <summary>What to do with one track call, decided on the stream's current count.</summary>
+/// <param name="Recorded">The event to append, or <c>null</c> for a duplicate.</param>
+/// <param name="Key">The idempotency record to insert with it, when the call carried a key.</param>
+public sealed record TrackDecision(TrackUsageReply Reply, UsageRecorded? Recorded, IdempotencyRecord? Key);
+
+/// <summary>DESIGN.md's check and track rules, as pure functions: every entry point decides through these.</summary>
+public static class UsageRules
+{
+    /// <summary>Why <paramref name="requested"/> more is refused, or <c>null</c> when it is allowed.</summary>
+    public static LimitReason? RefusalReason(FeatureKind kind, TierLimit limit, long used, long requested)
+    {
+        if (kind == FeatureKind.Boolean)
+            return limit.Enabled == true ? null : LimitReason.NotInTier;
+
+        // A release (negative allocation) never takes usage further past a limit, so it is always allowed.
+        if (limit.Max is not { } max || requested <= 0 || used + requested <= max)
+            return null;
+
+        if (max == 0)
+            return LimitReason.NotInTier;
+        return used >= max ? LimitReason.LimitExceeded : LimitReason.RequestedExceedsRemaining;
+    }
+
+    public static long? Remaining(TierLimit limit, long used) => limit.Max is { } max ? Math.Max(0, max - used) : null;
+
+    public static bool IsUnlimited(FeatureKind kind, TierLimit limit) => kind != FeatureKind.Boolean && limit.Max is null;
+
+    public static bool IsOver(TierLimit limit, long used) => limit.Max is { } max && used > max;
+
+    /// <summary>Refusals that need only the organisation and the feature, checked before any lock is taken.</summary>
+    public static bool CanTrack(
+        TrackUsage call,
+        [NotNullWhen(true)] Organisation? organisation,
+        [NotNullWhen(true)] UsageFeature? feature,
+        [NotNullWhen(false)] out Refusal? refusal)
+    {
+        refusal = organisation is null ? Refusal.OrganisationNotFound(call.OrgId)
+            : feature is null ? Refusal.UnknownFeature(call.Feature)
+            : !feature.IsCounted ? Refusal.Invalid("feature", $"{feature.Code} is a boolean feature: there is nothing to count.")
+            : feature.Kind == FeatureKind.Metered && call.Quantity < 0
+                ? Refusal.Invalid("quantity", $"{feature.Code} is metered: only positive quantities can be tracked.")
+            : null;
+        return refusal is null;
+    }
+
+    /// <summary>A duplicate of <paramref name="first"/>, a refusal, or an event to record on top of <paramref name="used"/>.</summary>
+    public static Outcome<TrackDecision> Decide(
+        TrackUsage call, Organisation organisation, UsageFeature feature, TierLimit limit, Period? period,
+        long used, IdempotencyRecord? first, DateTimeOffset now)
+    {
+        if (first is not null)
+        {
+            return first.Feature == feature.Code && first.Quantity == call.Quantity
+                ? new TrackDecision(first.Result with { Duplicate = true }, null, null)
+                : Refusal.Conflict($"Idempotency key '{call.Key}' was first used for {first.Quantity} of {first.Feature}; a retry must send the same feature and quantity.");
+        }
+
+        if (feature.Kind == FeatureKind.Allocation && used + call.Quantity < 0)
+            return Refusal.Conflict($"Releasing {-call.Quantity} of {feature.Code} would take its usage below zero: {used} is allocated.");
+
+        if (call.Enforce && RefusalReason(feature.Kind, limit, used, call.Quantity) is { } reason)
+        {
+            return new LimitReached(
+                organisation.Id, feature.Code, reason, call.Quantity, used, limit.Max, Remaining(limit, used),
+                $"{feature.Code}: {call.Quantity} more would exceed the {organisation.Tier} tier's limit of {limit.Max}; nothing was recorded.");
+        }
+
+        var recorded = new UsageRecorded(
+            Guid.CreateVersion7(now), organisation.Id, feature.Code, call.Quantity, call.OccurredAt ?? now, now,
+            period?.Start, period?.End, call.Key, call.Properties);
+        var usedNow = used + call.Quantity;
+        var reply = new TrackUsageReply(
+            organisation.Id, feature.Code, call.Quantity, recorded.EventId, Duplicate: false,
+            usedNow, limit.Max, Remaining(limit, usedNow), IsUnlimited(feature.Kind, limit),
+            IsOver(limit, usedNow), period?.Start, period?.End);
+        var key = call.Key is { } k
+            ? new IdempotencyRecord(IdempotencyRecord.KeyFor(organisation.Id, k), feature.Code, call.Quantity, reply)
+            : null;
+        return new TrackDecision(reply, recorded, key);
+    }
+}

@@ -1,0 +1,59 @@
+using Shouldly;
+using UsageSlices.Tests.Support;
+
+namespace UsageSlices.Tests.Features.TrackingUsage;
+
+public sealed class when_backdating_usage(AppFixture app) : ApiTest(app)
+{
+    [Fact]
+    public async Task an_event_from_the_previous_period_counts_there_and_not_in_the_current_one()
+    {
+        var today = DateTimeOffset.UtcNow;
+        await RegisterAsync("acme", billingAnchorDay: today.Day);
+        var current = Periods.Month(today, today.Day);
+        var inPreviousPeriod = current.Start.AddDays(-1);
+
+        var result = await Host.Scenario(x =>
+        {
+            x.Post.Json(new { feature = "AI_MESSAGES", quantity = 4, occurredAt = inPreviousPeriod }).ToUrl("/api/v1/usage/acme/track");
+            x.WithBearerToken(TokenFor("acme"));
+        });
+
+        var tracked = await BodyOf(result);
+        DateTimeOffset.Parse((string)tracked["periodEnd"]!).ShouldBe(current.Start);
+        ((long)tracked["used"]!).ShouldBe(4);
+        (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(0);
+    }
+
+    [Theory]
+    [InlineData(-36 * 24 * 60)]
+    [InlineData(6)]
+    public async Task an_event_outside_the_window_is_400(int minutesFromNow)
+    {
+        await RegisterAsync("acme");
+
+        var result = await Host.Scenario(x =>
+        {
+            x.Post.Json(new { feature = "AI_MESSAGES", occurredAt = DateTimeOffset.UtcNow.AddMinutes(minutesFromNow) }).ToUrl("/api/v1/usage/acme/track");
+            x.WithBearerToken(TokenFor("acme"));
+            x.StatusCodeShouldBe(400);
+        });
+
+        ErrorKeysOf(await ProblemOf(result, 400)).ShouldBe(["occurredAt"]);
+        (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task an_event_a_few_minutes_ahead_of_the_server_clock_is_accepted()
+    {
+        await RegisterAsync("acme");
+
+        await Host.Scenario(x =>
+        {
+            x.Post.Json(new { feature = "TEAM_MEMBERS", occurredAt = DateTimeOffset.UtcNow.AddMinutes(3) }).ToUrl("/api/v1/usage/acme/track");
+            x.WithBearerToken(TokenFor("acme"));
+        });
+
+        (await UsedAsync("acme", "TEAM_MEMBERS")).ShouldBe(1);
+    }
+}
