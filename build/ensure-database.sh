@@ -10,6 +10,8 @@ if [ -n "${ConnectionStrings__Postgres:-}" ]; then
 fi
 
 role="usage_slices"
+# The operators' read-only role: the runbook's monitoring SQL runs as it, without the service's rights.
+reader="usage_slices_reader"
 databases=("usage_slices" "usage_slices_tests" "usage_slices_bench")
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
@@ -40,9 +42,12 @@ as_postgres() { "${sudo_cmd[@]}" runuser -u postgres -- "$@"; }
 if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" != "1" ]; then
   as_postgres psql -q -c "CREATE ROLE $role LOGIN PASSWORD '$role'"
 fi
+if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$reader'")" != "1" ]; then
+  as_postgres psql -q -c "CREATE ROLE $reader LOGIN PASSWORD '$reader' IN ROLE pg_read_all_data"
+fi
 for db in "${databases[@]}"; do
   if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
     as_postgres createdb -O "$role" "$db"
   fi
 done
-echo "ensure-database: PostgreSQL $version ready; role $role owns ${databases[*]}"
+echo "ensure-database: PostgreSQL $version ready; role $role owns ${databases[*]}; $reader reads them"

@@ -9,9 +9,11 @@ namespace UsageSlices.Infrastructure;
 
 /// <summary>
 /// Read-only views named like the tables of the Node system this replaces, so that its runbook's monitoring SQL
-/// (<c>SELECT COUNT(*) FROM usage_events WHERE created_at &gt; …</c>) runs unchanged. They are a feature of the
-/// schema Marten manages, so <c>db-apply</c>, <c>db-patch</c>, <c>db-assert</c> and start-up handle them with
-/// everything else; added with <c>Storage.Add</c>, they are applied after the document and event tables they read.
+/// (<c>SELECT COUNT(*) FROM usage_events WHERE created_at &gt; …</c>) runs unchanged, and the database's default
+/// search path, so that it runs unqualified for any role that may read the views, whatever the role is named. They
+/// are a feature of the schema Marten manages, so <c>db-apply</c>, <c>db-patch</c>, <c>db-assert</c> and start-up
+/// handle them with everything else; added with <c>Storage.Add</c>, they are applied after the document and event
+/// tables they read.
 /// </summary>
 public sealed class RunbookViews(string schema) : FeatureSchemaBase("RunbookViews", new PostgresqlMigrator())
 {
@@ -41,7 +43,52 @@ public sealed class RunbookViews(string schema) : FeatureSchemaBase("RunbookView
             FROM {schema}.mt_events
             WHERE type = 'usage_recorded'
             """),
+        new DatabaseSearchPath(schema),
     ];
+}
+
+/// <summary>
+/// <c>ALTER DATABASE … SET search_path = {schema}, "$user", public</c>: every new session of the database, of any role,
+/// finds the runbook views unqualified, ahead of a <c>public</c> table of the same name left by the Node system. It
+/// needs the service's role to own its database; a role that does not gets a warning with the statement to run, and
+/// db-assert reports the difference.
+/// </summary>
+public sealed class DatabaseSearchPath(string schema) : ISchemaObject
+{
+    private string Setting => $"search_path={schema}, \"$user\", public";
+
+    public DbObjectName Identifier { get; } = new PostgresqlObjectName(schema, "database_search_path", SchemaUtils.IdentifierUsage.General);
+
+    public void WriteCreateStatement(Migrator migrator, TextWriter writer) => writer.WriteLine($"""
+        DO $$
+        BEGIN
+            EXECUTE format('ALTER DATABASE %I SET search_path = %I, "$user", public', current_database(), '{schema}');
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING 'The runbook''s SQL needs the schema on the search path; as the database''s owner run: ALTER DATABASE % SET search_path = {schema}, "$user", public', current_database();
+        END $$;
+        """);
+
+    public void WriteDropStatement(Migrator migrator, TextWriter writer) => writer.WriteLine("""
+        DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET search_path', current_database()); END $$;
+        """);
+
+    public void ConfigureQueryCommand(Weasel.Core.DbCommandBuilder builder) =>
+        builder.Append("""
+            SELECT coalesce((SELECT s FROM pg_db_role_setting d, unnest(d.setconfig) s
+                             WHERE d.setrole = 0 AND d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())
+                               AND s LIKE 'search_path=%'), '');
+            """);
+
+    public async Task<ISchemaObjectDelta> CreateDeltaAsync(DbDataReader reader, CancellationToken cancellation)
+    {
+        var current = await reader.ReadAsync(cancellation) ? reader.GetString(0) : "";
+        var difference = current == Setting ? SchemaPatchDifference.None
+            : current.Length == 0 ? SchemaPatchDifference.Create
+            : SchemaPatchDifference.Update;
+        return new SchemaObjectDelta(this, difference);
+    }
+
+    public IEnumerable<DbObjectName> AllNames() => [Identifier];
 }
 
 /// <summary>

@@ -75,6 +75,31 @@ public sealed class when_operators_query_the_runbook_views(AppFixture app) : Api
         reader.GetString(5).ShouldBe("acme");
     }
 
+    /// <summary>
+    /// The operators' read-only role of the local set-up (build/ensure-database.sh), connected with no search path of
+    /// its own: it finds the views through the database's default search path, which db-apply sets.
+    /// </summary>
+    [Fact]
+    public async Task the_runbooks_sql_runs_as_written_for_another_role_that_may_read_the_database()
+    {
+        Assert.SkipWhen(Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is not null, "The reader role exists only in the local set-up.");
+        await RegisterAsync("acme", "pro");
+        await TrackAsync("acme", "AI_MESSAGES", 5);
+        // What db-apply does: other schemas' hosts share this test database, and the last one applied names its own.
+        await Store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+
+        var reader = new NpgsqlConnectionStringBuilder(AppFixture.ConnectionString) { Username = "usage_slices_reader", Password = "usage_slices_reader" };
+        await using var connection = new NpgsqlConnection(reader.ConnectionString);
+        await connection.OpenAsync(Cancel);
+        await using var count = new NpgsqlCommand(EventsInTheLastHour, connection);
+        await using var tiers = new NpgsqlCommand(TierDistribution, connection);
+
+        ((long)(await count.ExecuteScalarAsync(Cancel))!).ShouldBe(1);
+        await using var rows = await tiers.ExecuteReaderAsync(Cancel);
+        (await rows.ReadAsync(Cancel)).ShouldBeTrue();
+        (rows.GetString(0), rows.GetInt64(1)).ShouldBe(("pro", 1L));
+    }
+
     [Fact]
     public async Task the_views_are_read_only()
     {

@@ -26,6 +26,8 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
 
     protected IAlbaHost Host => app.Host;
 
+    protected TestClock Clock => app.Clock;
+
     protected static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     protected IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();
@@ -39,8 +41,9 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
     protected string TokenFor(string orgId, params string[] scopes) =>
         Mint("tester", orgId, scopes.Length == 0 ? [Scopes.Read, Scopes.Write] : scopes);
 
+    /// <summary>Tokens are stamped by the real clock, which is the one the JWT handler checks them against, whatever <see cref="Clock"/> says.</summary>
     protected string Mint(string subject, string? orgId, params string[] scopes) =>
-        Host.Services.GetRequiredService<TokenIssuer>().Mint(subject, orgId, scopes, TimeSpan.FromHours(1));
+        new TokenIssuer(Host.Services.GetRequiredService<AuthSettings>(), TimeProvider.System).Mint(subject, orgId, scopes, TimeSpan.FromHours(1));
 
     protected async Task<JsonObject> RegisterAsync(string orgId, string tier = "free", int? billingAnchorDay = null)
     {

@@ -20,10 +20,13 @@ public sealed class AppFixture : IAsyncLifetime
 
     public IAlbaHost Host { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync() => Host = await StartHostAsync();
+    /// <summary>The shared host's clock; every test starts at the real time.</summary>
+    public TestClock Clock { get; } = new();
+
+    public async ValueTask InitializeAsync() => Host = await StartHostAsync(clock: Clock);
 
     /// <summary>A host of the service on the tests' database; several of them act as several instances.</summary>
-    public static Task<IAlbaHost> StartHostAsync(IReadOnlyDictionary<string, string>? settings = null)
+    public static Task<IAlbaHost> StartHostAsync(IReadOnlyDictionary<string, string>? settings = null, TimeProvider? clock = null)
     {
         JasperFxEnvironment.AutoStartHost = true;
         return AlbaHost.For<Program>(builder =>
@@ -39,6 +42,8 @@ public sealed class AppFixture : IAsyncLifetime
                 services.AddLogging(logging => logging.AddFakeLogging());
                 services.RunWolverineInSoloMode();
                 services.DisableAllExternalWolverineTransports();
+                if (clock is not null)
+                    services.AddSingleton(clock);
             });
         });
     }
@@ -46,6 +51,7 @@ public sealed class AppFixture : IAsyncLifetime
     /// <summary>Every test starts from an empty database holding only the seeded catalog.</summary>
     public async Task ResetAsync()
     {
+        Clock.Reset();
         var store = Host.Services.GetRequiredService<IDocumentStore>();
         await store.Advanced.Clean.DeleteAllDocumentsAsync();
         await store.Advanced.Clean.DeleteAllEventDataAsync();
