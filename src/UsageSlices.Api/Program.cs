@@ -34,7 +34,7 @@ builder.Services.AddUsageProblemDetails();
 builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration, builder.Environment));
 builder.Services.AddUsageRateLimiting(builder.Configuration);
 builder.Services.AddUsageApiDescription();
-// Single track calls share transactions (group commit), registered after Wolverine so that it stops first and drains.
+// Marten and Wolverine; the slices say where their messages go, and operator commands run Wolverine as a mediator only.
 builder.AddUsagePersistence(wolverine => wolverine.RouteQueuedUsage(), mediatorOnly: OperatorBus.IsRunningIn(args));
 builder.AddUsageTelemetry(queuedMessage: typeof(RecordQueuedUsage));
 

@@ -35,13 +35,16 @@ public static class Access
     public static RouteHandlerBuilder ActsForNoOrganisation(this RouteHandlerBuilder route, string scope) =>
         route.RequireAuthorization(scope).WithMetadata(new ActsFor.NoOrganisation());
 
-    /// <summary>The caller, resolved from the token once per request.</summary>
+    /// <summary>
+    /// The caller, resolved from the token once per request. Kept in <see cref="HttpContext.Items"/> rather than the
+    /// feature collection, whose revision a new feature type would bump, dropping every cached feature of the request.
+    /// </summary>
     public static Caller Caller(this HttpContext http)
     {
-        if (http.Features.Get<Caller>() is { } known)
-            return known;
+        if (http.Items.TryGetValue(typeof(Caller), out var known))
+            return (Caller)known!;
         var caller = CallerOf(http.User);
-        http.Features.Set(caller);
+        http.Items[typeof(Caller)] = caller;
         return caller;
     }
 

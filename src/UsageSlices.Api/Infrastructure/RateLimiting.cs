@@ -41,8 +41,10 @@ public static class RateLimiting
         {
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
+                if (settings.PermitsPerSecond <= 0)
+                    return RateLimitPartition.GetNoLimiter(string.Empty);
                 var organisation = http.RouteOrganisation() ?? http.Caller().OrgId;
-                if (settings.PermitsPerSecond <= 0 || organisation is null)
+                if (organisation is null)
                     return RateLimitPartition.GetNoLimiter(string.Empty);
                 return RateLimitPartition.GetTokenBucketLimiter(organisation, _ => new TokenBucketRateLimiterOptions
                 {
