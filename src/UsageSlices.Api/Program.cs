@@ -26,6 +26,8 @@ builder.Services.ConfigureHttpJsonOptions(options =>
     // No mass assignment: a property the contract does not name is an error, not silently dropped.
     options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
     options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+    // {"quantity":1,"quantity":40} is ambiguous: refused (400), not read as its last value.
+    options.SerializerOptions.AllowDuplicateProperties = false;
 });
 Dispatch.UseCamelCaseValidationKeys();
 // Validators hold no per-request state, and building one compiles its rules: build each once, not per call.

@@ -24,6 +24,8 @@ public static class ApiDescription
             });
             options.AddDocumentTransformer((document, _, _) =>
             {
+                // Relative, never the request's Host header: a document served to anyone must not echo what they sent.
+                document.Servers = [new OpenApiServer { Url = "/" }];
                 document.Info.Title = "UsageSlices API";
                 document.Info.Description = "Usage metering and plan limits. Every /api route needs a JWT bearer token (scopes usage:read, usage:write, usage:admin); every error is RFC 9457 problem+json.";
                 document.Components ??= new OpenApiComponents();

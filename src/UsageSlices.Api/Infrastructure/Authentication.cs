@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -84,6 +85,34 @@ public sealed class TokenIssuer(AuthSettings settings, TimeProvider time)
     }
 }
 
+/// <summary>What the token handler lets pass and RFC 7515/7519 do not.</summary>
+public static class TokenRules
+{
+    private static readonly string[] NumericDates = [JwtRegisteredClaimNames.Exp, JwtRegisteredClaimNames.Nbf, JwtRegisteredClaimNames.Iat];
+
+    /// <summary>
+    /// RFC 7515 §4.1.11: a token whose <c>crit</c> header names extensions must be refused by a recipient that does not
+    /// understand them, and this service understands none. RFC 7519 §2: <c>exp</c>, <c>nbf</c> and <c>iat</c> are
+    /// numbers; the handler also reads <c>"exp": "1900000000"</c>, which another validator would read otherwise.
+    /// </summary>
+    public static string? Refuse(SecurityToken token)
+    {
+        if (token is not JsonWebToken jwt)
+            return "Only compact JSON web tokens are accepted.";
+        if (jwt.TryGetHeaderValue<object>("crit", out _))
+            return "The token names critical header extensions (crit), which this service does not understand.";
+        // The handler has already turned a string date into a number, so the payload as sent is read again.
+        using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload));
+        foreach (var name in NumericDates)
+        {
+            if (payload.RootElement.TryGetProperty(name, out var date) && date.ValueKind != JsonValueKind.Number)
+                return $"The token's {name} is not a number.";
+        }
+
+        return null;
+    }
+}
+
 public static class AuthenticationSetup
 {
     public static IServiceCollection AddUsageAuthentication(this IServiceCollection services, AuthSettings settings)
@@ -96,6 +125,28 @@ public static class AuthenticationSetup
         {
             options.MapInboundClaims = false;
             options.Authority = settings.Authority;
+            // WWW-Authenticate says only that the token was refused; why (with timestamps) is logged, not told to the caller.
+            options.IncludeErrorDetails = false;
+            options.Events = new JwtBearerEvents
+            {
+                OnAuthenticationFailed = context =>
+                {
+                    context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthenticationSetup))
+                        .LogInformation("Bearer token refused: {Reason}", context.Exception.Message);
+                    return Task.CompletedTask;
+                },
+                OnTokenValidated = context =>
+                {
+                    if (TokenRules.Refuse(context.SecurityToken) is { } reason)
+                    {
+                        context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthenticationSetup))
+                            .LogInformation("Bearer token refused: {Reason}", reason);
+                        context.Fail(reason);
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
             options.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = settings.Issuer,

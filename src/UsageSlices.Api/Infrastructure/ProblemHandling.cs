@@ -45,6 +45,29 @@ public static class ProblemHandling
         _ => title,
     };
 
+    /// <summary>
+    /// What was wrong with a JSON body, in the request's own terms: the serializer's messages name .NET types and
+    /// namespaces ("could not be mapped to any .NET member contained in type 'UsageSlices…'"), which are nobody's business.
+    /// </summary>
+    private static string DescribeJson(JsonException json)
+    {
+        var at = json.Path is { Length: > 0 } path ? path : "$";
+        return json.Message switch
+        {
+            var m when m.Contains("could not be mapped", StringComparison.Ordinal) => $"The property {at} is not part of this request.",
+            var m when m.Contains("could not be converted", StringComparison.Ordinal) => $"The value at {at} has the wrong type or is out of range.",
+            var m when m.Contains("uplicate", StringComparison.Ordinal) => $"A property appears more than once in the object at {at}.",
+            var m when m.Contains("maximum configured depth", StringComparison.Ordinal) => $"The body nests deeper than {RequestLimits.MaxJsonDepth} levels.",
+            var m when m.Contains(".NET", StringComparison.Ordinal) || m.Contains("System.", StringComparison.Ordinal) || m.Contains("UsageSlices", StringComparison.Ordinal)
+                => $"The body is not valid for this request at {at}.",
+            var m => $"The body is not valid JSON for this request: {m.Split(" Path:")[0].TrimEnd('.')} (at {at}).",
+        };
+    }
+
+    /// <summary>A route or query value that could not be read, named without its .NET type ("long quantity" → 'quantity').</summary>
+    private static string DescribeBinding(BadHttpRequestException bad) =>
+        System.Text.RegularExpressions.Regex.Replace(bad.Message, "\"[^\"]*?(\\w+)\"", "'$1'");
+
     /// <summary>The database is down, unreachable or out of connections: the client should retry, not report a bug.</summary>
     public static bool IsDatabaseUnavailable(Exception exception)
     {
@@ -67,7 +90,7 @@ public static class ProblemHandling
                 {
                     Status = bad.StatusCode,
                     Title = "The request could not be read.",
-                    Detail = bad.InnerException is JsonException json ? $"{bad.Message} {json.Message}" : bad.Message,
+                    Detail = bad.InnerException is JsonException json ? DescribeJson(json) : DescribeBinding(bad),
                 },
                 PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } => new ProblemDetails
                 {

@@ -18,6 +18,20 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
     }
 
     [Fact]
+    public async Task the_openapi_servers_are_relative_whatever_host_the_request_names()
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Get.Url("/openapi/v1.json");
+            x.WithRequestHeader("Host", "attacker.example");
+        });
+
+        var servers = (await BodyOf(result))["servers"]!.AsArray();
+        servers.Select(server => (string)server!["url"]!).ShouldBe(["/"]);
+        (await result.ReadAsTextAsync()).ShouldNotContain("attacker.example");
+    }
+
+    [Fact]
     public async Task the_openapi_description_covers_every_route()
     {
         var result = await Host.Scenario(x => x.Get.Url("/openapi/v1.json"));

@@ -140,6 +140,10 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
         var body = await response.Content.ReadAsStringAsync(Cancel);
         body.ShouldContain("\"traceId\"");
         body.ShouldNotContain("   at ");
+        // Nothing of the implementation: no .NET type, namespace or parameter declaration.
+        body.ShouldNotContain("UsageSlices", Case.Sensitive, request.Name);
+        body.ShouldNotContain("System.", Case.Sensitive, request.Name);
+        body.ShouldNotContain(".NET", Case.Sensitive, request.Name);
         (await DatabaseSnapshot.TakeAsync(AppFixture.Schema, Cancel)).ShouldBe(before, request.Name);
     }
 

@@ -41,6 +41,58 @@ public sealed class when_tokens_are_forged_or_misused(AppFixture app) : ApiTest(
     }
 
     [Fact]
+    public async Task a_token_with_critical_header_extensions_is_401()
+    {
+        var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "usage-slices",
+            Audience = "usage-slices-api",
+            Claims = new Dictionary<string, object> { ["sub"] = "mallory", ["org_id"] = "acme", ["scope"] = "usage:read usage:write" },
+            Expires = DateTime.UtcNow.AddHours(1),
+            AdditionalHeaderClaims = new Dictionary<string, object> { ["crit"] = new[] { "x-policy" }, ["x-policy"] = "allow-all" },
+            SigningCredentials = new SigningCredentials(DevelopmentKey, SecurityAlgorithms.HmacSha256),
+        });
+
+        await ShouldBeRefusedAsync(token, 401);
+    }
+
+    [Theory]
+    [InlineData("exp")]
+    [InlineData("nbf")]
+    public async Task a_token_whose_dates_are_strings_is_401(string claim)
+    {
+        var claims = new Dictionary<string, object> { ["sub"] = "mallory", ["org_id"] = "acme", ["scope"] = "usage:read usage:write" };
+        claims[claim] = (claim == "exp" ? DateTimeOffset.UtcNow.AddHours(1) : DateTimeOffset.UtcNow.AddMinutes(-1)).ToUnixTimeSeconds().ToString();
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = "usage-slices",
+            Audience = "usage-slices-api",
+            Claims = claims,
+            SigningCredentials = new SigningCredentials(DevelopmentKey, SecurityAlgorithms.HmacSha256),
+        };
+        if (claim != "exp")
+            descriptor.Expires = DateTime.UtcNow.AddHours(1);
+
+        await ShouldBeRefusedAsync(new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor), 401);
+    }
+
+    [Fact]
+    public async Task a_refused_token_is_not_told_why()
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Get.Url("/api/v1/usage/acme/limits");
+            x.WithBearerToken(Forge(expires: DateTime.UtcNow.AddMinutes(-5), notBefore: DateTime.UtcNow.AddMinutes(-10)));
+            x.StatusCodeShouldBe(401);
+        });
+
+        var challenge = result.Context.Response.Headers.WWWAuthenticate.ToString();
+        challenge.ShouldStartWith("Bearer");
+        challenge.ShouldNotContain("error_description");
+        challenge.ShouldNotContain("expired");
+    }
+
+    [Fact]
     public async Task a_token_signed_with_another_key_is_401() =>
         await ShouldBeRefusedAsync(Forge(signing: new SigningCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(48)), SecurityAlgorithms.HmacSha256)), 401);
 

@@ -55,5 +55,6 @@ public partial class UsageCounterProjection : SingleStreamProjection<UsageCounte
         PeriodEnd = recorded.Data.PeriodEnd,
     };
 
-    public static void Apply(UsageRecorded recorded, UsageCounter counter) => counter.Used += recorded.Quantity;
+    /// <remarks>Checked: the ledger refuses a call that would overflow, so an overflow here is a bug that must fail the transaction.</remarks>
+    public static void Apply(UsageRecorded recorded, UsageCounter counter) => counter.Used = checked(counter.Used + recorded.Quantity);
 }

@@ -16,8 +16,9 @@ public static class UsageRules
         if (kind == FeatureKind.Boolean)
             return limit.Enabled == true ? null : LimitReason.NotInTier;
 
-        // A release (negative allocation) never takes usage further past a limit, so it is always allowed.
-        if (limit.Max is not { } max || requested <= 0 || used + requested <= max)
+        // A release (negative allocation) never takes usage further past a limit, so it is always allowed. Written as
+        // a difference, so that a count near the largest number cannot wrap round into "allowed".
+        if (limit.Max is not { } max || requested <= 0 || requested <= max - used)
             return null;
 
         if (max == 0)
@@ -59,15 +60,22 @@ public static class UsageRules
                 : Refusal.Conflict($"Idempotency key '{call.Key}' was first used for {first.Quantity} of {first.Feature}; a retry must send the same feature and quantity.");
         }
 
-        if (feature.Kind == FeatureKind.Allocation && used + call.Quantity < 0)
+        // Written as a comparison with a difference, as the overflow check below, so a large count cannot wrap round.
+        if (feature.Kind == FeatureKind.Allocation && call.Quantity < -used)
             return Refusal.Conflict($"Releasing {-call.Quantity} of {feature.Code} would take its usage below zero: {used} is allocated.");
 
-        if (call.Enforce && RefusalReason(feature.Kind, limit, used, call.Quantity) is { } reason)
+        // Enforcement decides on the current period: a call backdated into a closed period is recorded there (the usage
+        // happened, and billing must see it) as in record mode, never admitted or refused against a closed period's count.
+        var enforce = call.Enforce && period == Periods.For(feature, now, organisation.BillingAnchorDay);
+        if (enforce && RefusalReason(feature.Kind, limit, used, call.Quantity) is { } reason)
         {
             return new LimitReached(
                 organisation.Id, feature.Code, reason, call.Quantity, used, limit.Max, Remaining(limit, used),
                 $"{feature.Code}: {call.Quantity} more would exceed the {organisation.Tier} tier's limit of {limit.Max}; nothing was recorded.");
         }
+
+        if (call.Quantity > long.MaxValue - used)
+            return Refusal.Conflict($"{feature.Code}: {call.Quantity} more would overflow its count of {used}; nothing was recorded.");
 
         var recorded = new UsageRecorded(
             Guid.CreateVersion7(now), organisation.Id, feature.Code, call.Quantity, call.OccurredAt ?? now, now,

@@ -40,9 +40,15 @@ public static class TrackUsageEndpoint
             .WithName("TrackUsage")
             .WithSummary("Record that an organisation used some of a feature (enforce: only within its limit; Prefer: respond-async: 202 once durably queued).");
 
-    /// <summary>RFC 7240: the client prefers a 202 as soon as the call is durably accepted.</summary>
+    /// <summary>
+    /// RFC 7240: the client prefers a 202 as soon as the call is durably accepted. Preferences are comma-separated,
+    /// each a case-insensitive token with an optional value and parameters (<c>wait=5, respond-async</c>), so only
+    /// the whole token counts: <c>respond-async-not</c> is another preference.
+    /// </summary>
     private static bool PrefersAsync(HttpRequest request) =>
-        request.Headers["Prefer"].Any(value => value?.Contains("respond-async", StringComparison.OrdinalIgnoreCase) == true);
+        request.Headers["Prefer"].SelectMany(value => (value ?? "").Split(','))
+            .Select(preference => preference.Split(';', '=')[0].Trim())
+            .Any(token => token.Equals("respond-async", StringComparison.OrdinalIgnoreCase));
 
     private static Task<IResult> QueueAsync(TrackUsage command, HttpContext http) =>
         http.Send<QueueTrackUsage, QueueTrackUsageReply>(new QueueTrackUsage(command), accepted =>

@@ -50,6 +50,31 @@ public sealed class when_tracking_asynchronously(AppFixture app) : ApiTest(app)
         (await UsedAsync("acme", "AI_MESSAGES")).ShouldBe(5);
     }
 
+    [Theory]
+    [InlineData("respond-async", 202)]
+    [InlineData("RESPOND-ASYNC", 202)]
+    [InlineData("wait=5, respond-async", 202)]
+    [InlineData("respond-async; foo=bar", 202)]
+    [InlineData("respond-async-not", 200)]
+    [InlineData("not-respond-async", 200)]
+    [InlineData("return=minimal", 200)]
+    public async Task only_the_respond_async_preference_itself_queues_the_call(string prefer, int status)
+    {
+        await RegisterAsync("acme");
+
+        var result = await Host.Scenario(x =>
+        {
+            x.Post.Json(new { feature = "AI_MESSAGES", idempotencyKey = "k-prefer" }).ToUrl("/api/v1/usage/acme/track");
+            x.WithBearerToken(TokenFor("acme"));
+            x.WithRequestHeader("Prefer", prefer);
+            x.StatusCodeShouldBe(status);
+        });
+
+        result.Context.Response.Headers["Preference-Applied"].ToString().ShouldBe(status == 202 ? "respond-async" : "");
+        if (status == 200)
+            ((long)(await BodyOf(result))["used"]!).ShouldBe(1);
+    }
+
     [Fact]
     public async Task what_could_never_be_counted_is_refused_at_once()
     {
