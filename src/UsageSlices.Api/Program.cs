@@ -12,8 +12,9 @@ using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
-// The runbook's curl commands call port 3000; --urls or ASPNETCORE_URLS still choose another.
-builder.WebHost.UseUrls(builder.Configuration["urls"] ?? "http://localhost:3000");
+// The runbook's curl commands call port 3000; --urls or ASPNETCORE_URLS still choose another. Metrics listen apart.
+var management = ManagementSettings.From(builder.Configuration);
+builder.WebHost.UseUrls($"{builder.Configuration["urls"] ?? "http://localhost:3000"};{management.Urls}");
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.Configure<UsageSettings>(builder.Configuration.GetSection("Usage"));
@@ -43,6 +44,7 @@ builder.AddUsageTelemetry(queuedMessage: typeof(RecordQueuedUsage));
 var app = builder.Build();
 
 app.UseExceptionHandler();
+app.UseUsageMetricsEndpoint(management);
 // The interactive API page lives at /docs/ (its script is loaded relative to it).
 app.UseRewriter(new RewriteOptions().AddRedirect("^docs$", "docs/"));
 app.UseStatusCodePages();
@@ -52,11 +54,8 @@ app.UseRateLimiter();
 
 app.MapUsageApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(DatabaseProbe.ReadyTag) });
 app.MapOpenApi();
-app.MapPrometheusScrapingEndpoint();
-// The gauge registers itself when first resolved.
-app.Services.GetRequiredService<QueueDepthGauge>();
 // The interactive page loads its script from this service and no web fonts, so it works offline.
 app.MapScalarApiReference("/docs", options => options.WithTitle("UsageSlices API").DisableDefaultFonts());
 // A route that names no organisation it acts on would be open to every organisation's token: refuse to start.

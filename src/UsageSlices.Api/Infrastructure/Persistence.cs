@@ -133,8 +133,7 @@ public static class Persistence
         builder.Services.AddSingleton(new DatabaseSettings(connectionString, schema));
         // Single track calls share transactions (group commit); registered after Wolverine, so it stops first and drains.
         builder.Services.AddSingleton<UsageGroupCommit>().AddHostedService(services => services.GetRequiredService<UsageGroupCommit>());
-        builder.Services.AddHealthChecks()
-            .AddNpgSql(connectionString, name: "postgres", tags: ["ready"], timeout: TimeSpan.FromSeconds(3));
+        builder.Services.AddDatabaseProbe(connectionString);
         return builder;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Marten;
 using Marten.Services;
@@ -66,71 +67,52 @@ public static class UsageMetrics
 }
 
 /// <summary>
-/// Async track calls accepted (202) and not yet counted, read from Wolverine's inbox table when metrics are scraped,
-/// tagged with the schema. The gauge is process-wide (metric listeners are), so each host registers its database
-/// here and hosts of the same database share one reading.
+/// Async track calls accepted (202) and not yet counted, tagged with the schema. Sampled from Wolverine's inbox
+/// table every <see cref="SamplePeriod"/> by each host, never by a scrape, so scraping costs the database nothing.
+/// The gauge is process-wide (metric listeners are), so hosts of one schema share its reading; a host that cannot
+/// reach its database reports nothing rather than a stale number.
 /// </summary>
-public sealed class QueueDepthGauge : IDisposable
+/// <param name="messageType">Wolverine's name of the queued message, which the inbox table records with it.</param>
+public sealed class QueueDepthGauge(DatabaseSettings database, string messageType) : BackgroundService
 {
-    private static readonly Dictionary<string, (NpgsqlDataSource Database, string MessageType, int Hosts)> Databases = [];
+    public static readonly TimeSpan SamplePeriod = TimeSpan.FromSeconds(5);
+
+    private static readonly ConcurrentDictionary<string, long> Latest = new();
     private static readonly Meter Meter = new(UsageMetrics.MeterName);
-    private readonly string schema;
 
     static QueueDepthGauge() =>
-        Meter.CreateObservableGauge("usage_slices.async.queue_depth", Read, "{message}", "Async track calls accepted (202) and not yet counted");
+        Meter.CreateObservableGauge(
+            "usage_slices.async.queue_depth",
+            () => Latest.Select(sample => new Measurement<long>(sample.Value, new KeyValuePair<string, object?>("schema", sample.Key))).ToList(),
+            "{message}", "Async track calls accepted (202) and not yet counted");
 
-    /// <param name="messageType">Wolverine's name of the queued message, which the inbox table records with it.</param>
-    public QueueDepthGauge(DatabaseSettings database, string messageType)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        schema = database.Schema;
-        lock (Databases)
+        await using var source = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 1 }.ConnectionString);
+        using var timer = new PeriodicTimer(SamplePeriod);
+        try
         {
-            Databases[schema] = Databases.TryGetValue(schema, out var known)
-                ? known with { Hosts = known.Hosts + 1 }
-                : (NpgsqlDataSource.Create(database.ConnectionString), messageType, 1);
+            do
+            {
+                try
+                {
+                    await using var command = source.CreateCommand(
+                        $"select count(*) from {database.Schema}.wolverine_incoming_envelopes where status <> 'Handled' and message_type = $1");
+                    command.Parameters.Add(new NpgsqlParameter { Value = messageType });
+                    command.CommandTimeout = 2;
+                    Latest[database.Schema] = (long)(await command.ExecuteScalarAsync(stoppingToken))!;
+                }
+                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+                {
+                    Latest.TryRemove(database.Schema, out _);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-    }
-
-    public void Dispose()
-    {
-        lock (Databases)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            var (database, messageType, hosts) = Databases[schema];
-            if (hosts > 1)
-            {
-                Databases[schema] = (database, messageType, hosts - 1);
-                return;
-            }
-
-            Databases.Remove(schema);
-            database.Dispose();
+            Latest.TryRemove(database.Schema, out _);
         }
-    }
-
-    private static IEnumerable<Measurement<long>> Read()
-    {
-        KeyValuePair<string, (NpgsqlDataSource Database, string MessageType, int Hosts)>[] databases;
-        lock (Databases)
-            databases = [.. Databases];
-
-        var measurements = new List<Measurement<long>>();
-        foreach (var (schema, (database, messageType, _)) in databases)
-        {
-            try
-            {
-                using var command = database.CreateCommand(
-                    $"select count(*) from {schema}.wolverine_incoming_envelopes where status <> 'Handled' and message_type = $1");
-                command.Parameters.Add(new NpgsqlParameter { Value = messageType });
-                command.CommandTimeout = 2;
-                measurements.Add(new Measurement<long>((long)command.ExecuteScalar()!, new KeyValuePair<string, object?>("schema", schema)));
-            }
-            catch (Exception exception) when (exception is NpgsqlException or ObjectDisposedException or InvalidOperationException)
-            {
-                // The database is unreachable (or its host is shutting down): report nothing rather than a stale number.
-            }
-        }
-
-        return measurements;
     }
 }
 
@@ -145,8 +127,39 @@ public sealed class UsageMetricsListener : DocumentSessionListenerBase
     }
 }
 
+/// <summary>The <c>Management</c> section: where operators' endpoints listen, apart from the public API.</summary>
+public sealed class ManagementSettings
+{
+    /// <summary>
+    /// The addresses of <c>/metrics</c>: loopback by default, so that a scraper on the host (or a sidecar) reads it and
+    /// the public port never shows it. Development also serves it on the public port.
+    /// </summary>
+    public string Urls { get; set; } = "http://127.0.0.1:9464";
+
+    public static ManagementSettings From(IConfiguration configuration) =>
+        configuration.GetSection("Management").Get<ManagementSettings>() ?? new ManagementSettings();
+
+    public IReadOnlySet<int> Ports =>
+        Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(url => new Uri(url.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal)).Port)
+            .ToHashSet();
+}
+
 public static class Telemetry
 {
+    /// <summary>
+    /// <c>/metrics</c> (Prometheus) only on the management addresses, outside Development: the scrape shows every
+    /// feature's totals and the service's internals, and nothing unauthenticated on the public port may.
+    /// </summary>
+    public static WebApplication UseUsageMetricsEndpoint(this WebApplication app, ManagementSettings management)
+    {
+        var ports = management.Ports;
+        var anywhere = app.Environment.IsDevelopment();
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(http =>
+            http.Request.Path == "/metrics" && (anywhere || ports.Contains(http.Connection.LocalPort)));
+        return app;
+    }
+
     /// <summary>
     /// OpenTelemetry traces and metrics for ASP.NET Core, Npgsql, Marten, Wolverine, the runtime and the service's
     /// own meter. Metrics are scraped at /metrics; traces go to an OTLP collector when OTEL_EXPORTER_OTLP_ENDPOINT is set.
@@ -154,13 +167,17 @@ public static class Telemetry
     /// <param name="queuedMessage">The message that holds an accepted async track call, whose backlog the queue gauge reports.</param>
     public static WebApplicationBuilder AddUsageTelemetry(this WebApplicationBuilder builder, Type queuedMessage)
     {
-        builder.Services.AddSingleton(services => new QueueDepthGauge(services.GetRequiredService<DatabaseSettings>(), queuedMessage.ToMessageTypeName()));
+        builder.Services.AddHostedService(services => new QueueDepthGauge(services.GetRequiredService<DatabaseSettings>(), queuedMessage.ToMessageTypeName()));
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("usage-slices"))
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddNpgsqlInstrumentation()
+                // Npgsql names its pools after the connection string (host, port, database, user): keep only the state.
+                .AddView(instrument => instrument.Meter.Name == "Npgsql"
+                    ? new MetricStreamConfiguration { TagKeys = ["db.client.connection.state"] }
+                    : null)
                 .AddMeter(UsageMetrics.MeterName, "Marten", "Wolverine")
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing

@@ -45,8 +45,9 @@ public sealed class when_the_database_goes_away
         }
 
         outage.ShouldAllBe(call => call.Took < TimeSpan.FromSeconds(5));
-        using (var ready = await client.GetAsync("/health/ready", Cancel))
-            ready.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        // Readiness answers from the probe that runs every 2 s, so it turns within a few seconds, not at once.
+        await Eventually.WaitUntilAsync(async () => await StatusOfAsync(client, "/health/ready") == HttpStatusCode.ServiceUnavailable,
+            "/health/ready never answered 503 during the outage.", TimeSpan.FromSeconds(15));
         using (var live = await client.GetAsync("/health/live", Cancel))
             live.StatusCode.ShouldBe(HttpStatusCode.OK);
 
@@ -60,10 +61,16 @@ public sealed class when_the_database_goes_away
         acknowledged++;
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"During the outage: {string.Join(", ", outage.Select(c => $"{(int)c.Status} in {c.Took.TotalMilliseconds:F0} ms"))}; recovered in {recovered.Elapsed.TotalSeconds:F1} s.");
-        using (var ready = await client.GetAsync("/health/ready", Cancel))
-            ready.StatusCode.ShouldBe(HttpStatusCode.OK);
+        await Eventually.WaitUntilAsync(async () => await StatusOfAsync(client, "/health/ready") == HttpStatusCode.OK,
+            "/health/ready never answered 200 after the outage.", TimeSpan.FromSeconds(15));
         var check = JsonNode.Parse(await client.GetStringAsync("/api/v1/usage/acme/check/AI_MESSAGES", Cancel))!;
         ((long)check["used"]!).ShouldBe(acknowledged);
+    }
+
+    private static async Task<HttpStatusCode> StatusOfAsync(HttpClient client, string url)
+    {
+        using var response = await client.GetAsync(url, Cancel);
+        return response.StatusCode;
     }
 
     private static async Task<HttpStatusCode> TrackAsync(HttpClient client, string key)

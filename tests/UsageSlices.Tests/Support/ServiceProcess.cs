@@ -19,6 +19,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         SigningKey = signingKey ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
         BaseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
+        ManagementAddress = new Uri($"http://127.0.0.1:{FreePort()}");
         environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
@@ -26,12 +27,16 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["Database__Schema"] = schema,
             ["Auth__SigningKey"] = SigningKey,
             ["ASPNETCORE_URLS"] = BaseAddress.ToString(),
+            ["Management__Urls"] = ManagementAddress.ToString(),
         };
     }
 
     public string SigningKey { get; }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>Where <c>/metrics</c> listens (<c>Management:Urls</c>): a port of its own per process, so processes never collide.</summary>
+    public Uri ManagementAddress { get; }
 
     public TokenIssuer Tokens => new(new AuthSettings { SigningKey = SigningKey }, TimeProvider.System);
 
