@@ -75,8 +75,18 @@ Task("Test")
     int Sum(string name) => counters.Sum(c => (int?)c.Attribute(name) ?? 0);
     var passed = Sum("passed");
     var failed = Sum("failed") + Sum("error") + Sum("timeout") + Sum("aborted");
+    // The failures are named again after Cake's task table, where a log's tail (all CI shows) still has them.
+    var failures = GetFiles($"{results}/**/*.trx")
+        .SelectMany(file => XDocument.Load(file.FullPath).Descendants().Where(e => e.Name.LocalName == "UnitTestResult"))
+        .Where(result => (string)result.Attribute("outcome") != "Passed")
+        .Select(result =>
+        {
+            var message = result.Descendants().FirstOrDefault(e => e.Name.LocalName == "Message")?.Value ?? "";
+            var firstLine = message.Split('\n').FirstOrDefault()?.Trim() ?? "";
+            return $"FAILED {(string)result.Attribute("testName")}: {firstLine}\n";
+        });
     // build.sh prints this as the run's closing line, after Cake's task table.
-    System.IO.File.WriteAllText($"{results}/summary.txt", $"{passed} passed, {failed} failed\n");
+    System.IO.File.WriteAllText($"{results}/summary.txt", string.Concat(failures) + $"{passed} passed, {failed} failed\n");
 
     if (exitCode != 0 || failed > 0 || passed == 0)
         throw new Exception($"Tests failed (exit code {exitCode}, {passed} passed, {failed} failed).");

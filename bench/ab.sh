@@ -5,6 +5,8 @@
 # /proc/PID/stat), which a noisy neighbour changes far less than it changes the rate (A B, then B A: whichever runs second inherits the first's vacuum and checkpoints). Run ./build.sh --target=Bench first (it leaves the data and the tools).
 #   bench/ab.sh <folder of published build A> <folder of published build B> [rounds]
 #   SCENARIOS="check limits track_record" (the default) chooses the scenarios, in order.
+#   ENV_A / ENV_B="Key=value …" run one side with settings of its own: one build, two settings, e.g.
+#   ENV_A='ConnectionStrings__Postgres=…;Maximum Pool Size=40' bench/ab.sh artifacts/publish artifacts/publish
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$(realpath "$1") b=$(realpath "$2") rounds=${3:-2}
@@ -33,8 +35,9 @@ run() { # build, scenario, script, extra environment…
 for round in $(seq 1 "$rounds"); do
   order="A B"; [ $((round % 2)) -eq 0 ] && order="B A"
   for build in $order; do
-    folder=$a; [ "$build" = B ] && folder=$b
-    dotnet "$folder/UsageSlices.Api.dll" --urls $service >/dev/null 2>&1 &
+    folder=$a settings=${ENV_A:-}; [ "$build" = B ] && folder=$b settings=${ENV_B:-}
+    # shellcheck disable=SC2086 # the settings are words on purpose
+    env $settings dotnet "$folder/UsageSlices.Api.dll" --urls $service >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 300); do curl -sf $service/health/ready >/dev/null 2>&1 && break; sleep 0.1; done
     token=$(cd "$folder" && dotnet UsageSlices.Api.dll token --scopes usage:admin --sub bench --hours 1 2>/dev/null | tail -n 1)

@@ -146,7 +146,7 @@ the baselines and the service ran one after the other against the same local Pos
 ${duration} s (after ${warmup} s of warm-up that is not counted) with ${connections} connections (wrk ${threads} threads; pgbench ${connections} clients, ${threads} jobs). The machine is
 noisy, so only the ratios within this run mean anything. Rates are requests/s unless marked; latencies
 in ms; "errors" counts socket errors and unexpected statuses (402 is an expected answer in enforce mode).
-The service is the published build as deployed (Production, workstation GC, \`DOTNET_EnableWriteXorExecute=0\`, pool 40, Npgsql
+The service is the published build as deployed (Production, workstation GC, \`DOTNET_EnableWriteXorExecute=0\`, pool 28, Npgsql
 auto-prepare), with the per-organisation rate limiter off, in schema \`$schema\`; it is warmed for 20 s before the first scenario.
 
 ## Results

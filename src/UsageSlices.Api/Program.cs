@@ -51,6 +51,7 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseMinimumBodyRates();
 
 app.MapUsageApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });

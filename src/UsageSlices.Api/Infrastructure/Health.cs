@@ -52,7 +52,7 @@ public static class HealthSetup
             options.Predicate = check => check.Tags.Contains(DatabaseProbe.ProbeTag);
         });
         services.AddHealthChecks()
-            .AddNpgSql(connectionString, name: "postgres", tags: [DatabaseProbe.ProbeTag], timeout: TimeSpan.FromSeconds(3))
+            .AddNpgSql(ConnectionBudget.OneConnection(connectionString), name: "postgres", tags: [DatabaseProbe.ProbeTag], timeout: TimeSpan.FromSeconds(3))
             .AddCheck<DatabaseProbe>("database", tags: [DatabaseProbe.ReadyTag]);
         return services;
     }

@@ -26,14 +26,6 @@ public static class Persistence
     private const string StreamVersionMismatch = "MT003";
 
     /// <summary>
-    /// Batches and queued calls that wait for a hot stream's lock each hold a connection (single calls share the
-    /// group commit's two), so an unbounded pool lets a burst open more connections than PostgreSQL allows (100 by
-    /// default) once there are two instances. 40 per
-    /// instance leaves room for a second instance and for operators; the connection string can say otherwise.
-    /// </summary>
-    public const int DefaultMaxPoolSize = 40;
-
-    /// <summary>
     /// Two writers raced on one usage stream, one idempotency key or one new organisation: the loser runs its
     /// handler again on fresh state, where it sees the winner's write. Two transactions that create the same new
     /// streams or insert the same keys in different orders can also deadlock; PostgreSQL aborts one, which retries.
@@ -57,13 +49,14 @@ public static class Persistence
     /// </summary>
     public const int DefaultMaxAutoPrepare = 64;
 
-    private static string WithDefaults(string connectionString)
+    /// <summary>The connection string as the service uses it: the pool size and statement preparation defaulted where it names none.</summary>
+    public static string WithDefaults(string connectionString)
     {
         // A plain builder holds only the keys that were written (Npgsql's own claims to hold every keyword).
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         var withDefaults = new NpgsqlConnectionStringBuilder(connectionString);
         if (!(given.ContainsKey("Maximum Pool Size") || given.ContainsKey("Max Pool Size") || given.ContainsKey("MaxPoolSize")))
-            withDefaults.MaxPoolSize = DefaultMaxPoolSize;
+            withDefaults.MaxPoolSize = ConnectionBudget.DefaultMaxPoolSize;
         if (!(given.ContainsKey("Max Auto Prepare") || given.ContainsKey("MaxAutoPrepare")))
             withDefaults.MaxAutoPrepare = DefaultMaxAutoPrepare;
         return withDefaults.ConnectionString;

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using UsageSlices.Domain;
 
 namespace UsageSlices.Infrastructure;
 
@@ -21,14 +23,81 @@ public sealed class RateLimitSettings
     /// </summary>
     public int ConcurrentBatches { get; set; } = 2;
 
-    /// <summary>Batches that may wait for a slot; the next one is refused (429).</summary>
+    /// <summary>Batches that may wait for one of those slots, from all organisations; the next one is refused (429).</summary>
     public int QueuedBatches { get; set; } = 256;
+
+    /// <summary>Batches of one organisation recorded (or waiting for an instance slot) at once, so that one tenant cannot hold every slot.</summary>
+    public int ConcurrentBatchesPerOrganisation { get; set; } = 1;
+
+    /// <summary>Batches of one organisation that may wait behind its running one; the next one is refused (429).</summary>
+    public int QueuedBatchesPerOrganisation { get; set; } = 32;
+
+    /// <summary>
+    /// The slowest a batch body may arrive, after a grace period: Kestrel cuts an upload slower than this, so a
+    /// dribbled or idle body holds a connection for seconds, not for ever (Kestrel's default is 240 B/s).
+    /// </summary>
+    public double MinBatchBodyBytesPerSecond { get; set; } = 4_096;
 }
+
+/// <summary>
+/// The slots batches are recorded in: per organisation (the caller's; an admin token's own subject) and then per
+/// instance, each a concurrency limiter with a bounded queue. A slot is taken only once the body has been read, so an
+/// upload that dribbles in holds a connection but never a slot that another organisation's batch waits for.
+/// </summary>
+public sealed class BatchSlots(RateLimitSettings settings) : IDisposable
+{
+    private readonly PartitionedRateLimiter<Caller> limiter = PartitionedRateLimiter.CreateChained(
+        PartitionedRateLimiter.Create<Caller, string>(caller => RateLimitPartition.GetConcurrencyLimiter(
+            caller.OrgId ?? $"subject:{caller.Subject}",
+            _ => new ConcurrencyLimiterOptions
+            {
+                PermitLimit = settings.ConcurrentBatchesPerOrganisation,
+                QueueLimit = settings.QueuedBatchesPerOrganisation,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            })),
+        PartitionedRateLimiter.Create<Caller, string>(_ => RateLimitPartition.GetConcurrencyLimiter(
+            string.Empty,
+            _ => new ConcurrencyLimiterOptions
+            {
+                PermitLimit = settings.ConcurrentBatches,
+                QueueLimit = settings.QueuedBatches,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            })));
+
+    public ValueTask<RateLimitLease> AcquireAsync(Caller caller, CancellationToken cancellation) => limiter.AcquireAsync(caller, 1, cancellation);
+
+    /// <summary>429 problem+json with <c>Retry-After</c>, as the per-organisation rate limiter answers.</summary>
+    public static IResult Refused(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return TypedResults.Problem(new ProblemDetails
+        {
+            Status = StatusCodes.Status429TooManyRequests,
+            Title = "Too many requests",
+            Detail = "Too many batches are already waiting on this instance, for this organisation or in all; retry after 1 s.",
+        });
+    }
+
+    public void Dispose() => limiter.Dispose();
+}
+
+/// <summary>Endpoint metadata: its request body must arrive at <see cref="RateLimitSettings.MinBatchBodyBytesPerSecond"/> at least.</summary>
+public sealed class MinimumBodyRate;
 
 public static class RateLimiting
 {
-    /// <summary>The policy of the batch route: a few batches at a time per instance, the others queue.</summary>
-    public const string Batches = "batches";
+    /// <summary>Applies a route's <see cref="MinimumBodyRate"/> before its body is read (Kestrel enforces it; a test server has none).</summary>
+    public static IApplicationBuilder UseMinimumBodyRates(this IApplicationBuilder app)
+    {
+        var rate = new MinDataRate(app.ApplicationServices.GetRequiredService<RateLimitSettings>().MinBatchBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+        return app.Use((http, next) =>
+        {
+            if (http.GetEndpoint()?.Metadata.GetMetadata<MinimumBodyRate>() is not null
+                && http.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } feature)
+                feature.MinDataRate = rate;
+            return next(http);
+        });
+    }
 
     /// <summary>
     /// ASP.NET Core's token-bucket limiter, partitioned by organisation (the one the route declares it acts on, else the token's), so one
@@ -37,6 +106,8 @@ public static class RateLimiting
     public static IServiceCollection AddUsageRateLimiting(this IServiceCollection services, IConfiguration configuration)
     {
         var settings = configuration.GetSection("RateLimiting").Get<RateLimitSettings>() ?? new RateLimitSettings();
+        services.AddSingleton(settings);
+        services.AddSingleton<BatchSlots>();
         return services.AddRateLimiter(options =>
         {
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
@@ -55,19 +126,10 @@ public static class RateLimiting
                     AutoReplenishment = true,
                 });
             });
-            options.AddConcurrencyLimiter(Batches, batches =>
-            {
-                batches.PermitLimit = settings.ConcurrentBatches;
-                batches.QueueLimit = settings.QueuedBatches;
-                batches.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
-            });
             options.OnRejected = async (context, cancellation) =>
             {
                 var http = context.HttpContext;
-                // Only the organisation's token bucket says when a permit comes back; the batch queue's concurrency
-                // limiter cannot, so a refusal without it is the batch queue's.
-                var fromTokenBucket = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait);
-                var retryAfter = fromTokenBucket ? wait : TimeSpan.FromSeconds(1);
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
                 http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
                 http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
@@ -78,9 +140,7 @@ public static class RateLimiting
                     {
                         Status = StatusCodes.Status429TooManyRequests,
                         Title = "Too many requests",
-                        Detail = fromTokenBucket
-                            ? $"This organisation is over its request rate on this instance; retry after {seconds} s."
-                            : $"{settings.QueuedBatches} batches are already waiting on this instance; retry after {seconds} s.",
+                        Detail = $"This organisation is over its request rate on this instance; retry after {seconds} s.",
                     },
                 });
             };

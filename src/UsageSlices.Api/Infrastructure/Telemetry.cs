@@ -88,7 +88,7 @@ public sealed class QueueDepthGauge(DatabaseSettings database, string messageTyp
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await using var source = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database.ConnectionString) { MaxPoolSize = 1 }.ConnectionString);
+        await using var source = NpgsqlDataSource.Create(ConnectionBudget.OneConnection(database.ConnectionString));
         using var timer = new PeriodicTimer(SamplePeriod);
         try
         {

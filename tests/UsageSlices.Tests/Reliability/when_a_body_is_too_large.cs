@@ -104,6 +104,43 @@ public sealed class when_a_body_is_too_large(RunningService running) : IClassFix
         await ShouldBeProblemAsync(response, HttpStatusCode.BadRequest);
     }
 
+    /// <summary>
+    /// A batch body that trickles in at 1,000 B/s — faster than Kestrel's default minimum (240 B/s), slower than the
+    /// route's 4,096 B/s — is cut once the 5 s grace is over, so an upload can hold a connection for seconds, never for
+    /// as long as the client likes. (At Kestrel's default this 20 KB body would have taken its 20 s and been recorded.)
+    /// </summary>
+    [Fact]
+    public async Task a_batch_body_that_trickles_in_is_cut_off_with_408_and_records_nothing()
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"events":[{"orgId":"{{running.OrgId}}","feature":"DOCUMENT_SCANS","quantity":1,"idempotencyKey":"slow"}]}""" + new string(' ', 20_000));
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(running.Service.BaseAddress.Host, running.Service.BaseAddress.Port, Cancel);
+        var stream = tcp.GetStream();
+        var head = $"POST /api/v1/usage/events:batch HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+            $"Authorization: {running.Client.DefaultRequestHeaders.Authorization}\r\nContent-Length: {body.Length}\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), Cancel);
+
+        // 100 bytes every 100 ms until the service answers; 60 s (three times the whole body's time) means it never did.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        var answer = RawHttp.ReadToEndAsync(stream, deadline.Token);
+        for (var sent = 0; sent < body.Length && !answer.IsCompleted; sent += 100)
+        {
+            try
+            {
+                await stream.WriteAsync(body.AsMemory(sent, Math.Min(100, body.Length - sent)), deadline.Token);
+                await Task.Delay(100, deadline.Token);
+            }
+            catch (IOException)
+            {
+                break; // the service closed the connection
+            }
+        }
+
+        (await answer).ShouldStartWith("HTTP/1.1 408");
+        (await UsedAsync("DOCUMENT_SCANS")).ShouldBe(0);
+    }
+
     private Task<HttpResponseMessage> PostAsync(string url, HttpContent content) => running.Client.PostAsync(url, content, Cancel);
 
     private async Task<long> UsedAsync(string feature)

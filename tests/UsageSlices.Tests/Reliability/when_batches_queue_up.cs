@@ -14,6 +14,7 @@ public sealed class OneBatchAtATimeInstance : IAsyncLifetime
     {
         ["RateLimiting:ConcurrentBatches"] = "1",
         ["RateLimiting:QueuedBatches"] = "0",
+        ["RateLimiting:QueuedBatchesPerOrganisation"] = "0",
     });
 
     public async ValueTask DisposeAsync() => await Host.DisposeAsync();

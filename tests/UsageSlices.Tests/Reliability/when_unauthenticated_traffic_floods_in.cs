@@ -31,8 +31,9 @@ public sealed class when_unauthenticated_traffic_floods_in(AppFixture app) : Api
         }
 
         statuses.ShouldAllBe(status => status == HttpStatusCode.OK);
-        // The readiness probe and the queue gauge each hold at most one connection of their own, open before the flood.
-        busiest.ShouldBeLessThanOrEqualTo(before + 1);
+        // The readiness probe and the queue gauge each hold one connection of their own, open before the flood; Wolverine's
+        // agents (polling every few seconds) may open one or two more at any moment. A connection per call would be 40.
+        busiest.ShouldBeLessThanOrEqualTo(before + 3);
     }
 
     /// <summary>

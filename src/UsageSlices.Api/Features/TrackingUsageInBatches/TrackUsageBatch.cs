@@ -105,16 +105,21 @@ public sealed record TrackUsageBatchResponse(int Recorded, int Duplicates, int R
 public static class TrackUsageBatchEndpoint
 {
     public static void MapTrackUsageBatch(this IEndpointRouteBuilder api) =>
-        api.MapPost("/usage/events:batch", (TrackUsageBatchBody body, HttpContext http) =>
-                http.Send<TrackUsageBatch, TrackUsageBatchReply>(
+        api.MapPost("/usage/events:batch", async (TrackUsageBatchBody body, HttpContext http, BatchSlots slots) =>
+            {
+                // The body is read by now: a slot is held only while the batch is recorded, never while it uploads.
+                using var slot = await slots.AcquireAsync(http.Caller(), http.RequestAborted);
+                if (!slot.IsAcquired)
+                    return BatchSlots.Refused(http);
+                return await http.Send<TrackUsageBatch, TrackUsageBatchReply>(
                     new TrackUsageBatch(
                         [.. (body.Events ?? []).Select(e => new TrackUsage(
                             e.OrgId ?? "", e.Feature ?? "", e.Quantity, e.IdempotencyKey, null, e.OccurredAt, Enforce: false, e.Properties))],
                         http.Caller()),
-                    reply => TypedResults.Ok(TrackUsageBatchResponse.Of(reply))))
+                    reply => TypedResults.Ok(TrackUsageBatchResponse.Of(reply)));
+            })
             .ActsForOrganisationsInBody(Scopes.Write)
-            .RequireRateLimiting(RateLimiting.Batches)
-            .WithMetadata(new RequestSizeLimitAttribute(RequestLimits.MaxBatchBodyBytes))
+            .WithMetadata(new RequestSizeLimitAttribute(RequestLimits.MaxBatchBodyBytes), new MinimumBodyRate())
             .Produces<TrackUsageBatchResponse>().ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithName("TrackUsageBatch")
             .WithSummary("Record up to 1,000 usage events (record mode, each with its idempotency key) in one transaction; a result per event.");
