@@ -77,6 +77,9 @@ public sealed class QueueDepthGauge(DatabaseSettings database, string messageTyp
 {
     public static readonly TimeSpan SamplePeriod = TimeSpan.FromSeconds(5);
 
+    /// <summary>Leads the sampling query as a comment, so that <c>pg_stat_activity</c> tells it from Wolverine's own queries of the inbox.</summary>
+    public const string QueryName = "usage_slices_queue_depth";
+
     private static readonly ConcurrentDictionary<string, long> Latest = new();
     private static readonly Meter Meter = new(UsageMetrics.MeterName);
 
@@ -97,7 +100,7 @@ public sealed class QueueDepthGauge(DatabaseSettings database, string messageTyp
                 try
                 {
                     await using var command = source.CreateCommand(
-                        $"select count(*) from {database.Schema}.wolverine_incoming_envelopes where status <> 'Handled' and message_type = $1");
+                        $"/* {QueryName} */ select count(*) from {database.Schema}.wolverine_incoming_envelopes where status <> 'Handled' and message_type = $1");
                     command.Parameters.Add(new NpgsqlParameter { Value = messageType });
                     command.CommandTimeout = 2;
                     Latest[database.Schema] = (long)(await command.ExecuteScalarAsync(stoppingToken))!;

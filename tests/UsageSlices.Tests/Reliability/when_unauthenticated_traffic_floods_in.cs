@@ -1,6 +1,7 @@
 using System.Net;
 using Npgsql;
 using Shouldly;
+using UsageSlices.Infrastructure;
 using UsageSlices.Tests.Support;
 
 namespace UsageSlices.Tests.Reliability;
@@ -37,8 +38,9 @@ public sealed class when_unauthenticated_traffic_floods_in(AppFixture app) : Api
     }
 
     /// <summary>
-    /// The queue gauge's query, as PostgreSQL shows it: its start time changes only when the query runs again. A
-    /// scrape that ran it would change it with nearly every wave of scrapes; sampling changes it every 5 s at most.
+    /// The queue gauge's query (named by its leading comment, apart from Wolverine's own queries of the inbox), as
+    /// PostgreSQL shows it: its start time changes only when the query runs again. A scrape that ran it would change
+    /// it with nearly every wave of scrapes; sampling changes it every 5 s at most.
     /// </summary>
     [Fact]
     public async Task a_flood_of_scrapes_runs_no_query()
@@ -53,6 +55,7 @@ public sealed class when_unauthenticated_traffic_floods_in(AppFixture app) : Api
             starts.UnionWith(await GaugeQueryStartsAsync());
         }
 
+        starts.ShouldNotBeEmpty("the gauge's query was never seen, so this test would see nothing");
         starts.Count.ShouldBeLessThanOrEqualTo(2);
     }
 
@@ -61,7 +64,7 @@ public sealed class when_unauthenticated_traffic_floods_in(AppFixture app) : Api
         await using var connection = new NpgsqlConnection(AppFixture.ConnectionString);
         await connection.OpenAsync(Cancel);
         await using var query = new NpgsqlCommand(
-            $"select query_start from pg_stat_activity where query like '%{AppFixture.Schema}.wolverine_incoming_envelopes%' and pid <> pg_backend_pid()", connection);
+            $"select query_start from pg_stat_activity where query like '/* {QueueDepthGauge.QueryName} */ %{AppFixture.Schema}.wolverine_incoming_envelopes%' and pid <> pg_backend_pid()", connection);
         var starts = new List<DateTime>();
         await using var reader = await query.ExecuteReaderAsync(Cancel);
         while (await reader.ReadAsync(Cancel))
