@@ -105,7 +105,9 @@ public sealed class QueueDepthGauge(DatabaseSettings database, string messageTyp
                     command.CommandTimeout = 2;
                     Latest[database.Schema] = (long)(await command.ExecuteScalarAsync(stoppingToken))!;
                 }
-                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+                // A host that is stopping says nothing of the database: removing the reading then would hide the
+                // fresh one of another host of the same schema (hosts of one process share the gauge).
+                catch (Exception exception) when (exception is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
                 {
                     Latest.TryRemove(database.Schema, out _);
                 }
