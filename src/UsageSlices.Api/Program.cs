@@ -8,6 +8,8 @@ using Scalar.AspNetCore;
 using UsageSlices.Commands;
 using UsageSlices.Domain.Usage;
 using UsageSlices.Features;
+using UsageSlices.Features.ExpiringOverrides;
+using UsageSlices.Features.ReleasingReservations;
 using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Infrastructure;
 
@@ -38,7 +40,14 @@ builder.Services.AddUsageAuthentication(AuthSettings.From(builder.Configuration,
 builder.Services.AddUsageRateLimiting(builder.Configuration);
 builder.Services.AddUsageApiDescription();
 // Marten and Wolverine; the slices say where their messages go, and operator commands run Wolverine as a mediator only.
-builder.AddUsagePersistence(wolverine => wolverine.RouteQueuedUsage(), mediatorOnly: OperatorBus.IsRunningIn(args));
+builder.AddUsagePersistence(
+    wolverine =>
+    {
+        wolverine.RouteQueuedUsage();
+        wolverine.RouteReservationExpiries();
+        wolverine.RouteOverrideExpiries();
+    },
+    mediatorOnly: OperatorBus.IsRunningIn(args));
 builder.AddUsageTelemetry(queuedMessage: typeof(RecordQueuedUsage));
 
 var app = builder.Build();

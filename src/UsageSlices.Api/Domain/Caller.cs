@@ -24,6 +24,9 @@ public sealed record Caller(string Subject, string? OrgId, IReadOnlySet<string> 
     /// <summary>The one rule of whom a caller may act for: an admin for any organisation, anyone else for their own.</summary>
     public bool MayActFor(string orgId) => IsAdmin || OrgId == orgId;
 
+    /// <summary>The actor of what the service records by itself: an override's expiry, a reservation's.</summary>
+    public const string ServiceSubject = "usage-slices";
+
     /// <summary>An operator at the command line: the host's own database access makes them an admin.</summary>
     public static Caller Operator(string subject) => new(subject, null, new HashSet<string> { Scopes.Admin });
 }

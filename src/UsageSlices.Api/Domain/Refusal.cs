@@ -75,7 +75,11 @@ public static class LimitReasons
     public static string Code(this LimitReason reason) => Codes[reason];
 }
 
-/// <summary>An enforce-mode call refused because it would exceed the limit, with the numbers it was decided on.</summary>
+/// <summary>An enforce-mode call or a reservation refused because it would exceed the limit, with the numbers it was decided on.</summary>
 public sealed record LimitReached(
     string OrgId, string Feature, LimitReason Reason, long Requested, long Used, long? Limit, long? Remaining, string Detail)
-    : Refusal(RefusalKind.LimitReached, Detail);
+    : Refusal(RefusalKind.LimitReached, Detail)
+{
+    /// <summary>What reservations held of the limit when it was decided.</summary>
+    public long Reserved { get; init; }
+}

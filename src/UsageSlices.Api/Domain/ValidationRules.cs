@@ -24,4 +24,24 @@ public static class ValidationRules
     public static IRuleBuilderOptions<T, string?> MustBeIdempotencyKey<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Length(1, Identifiers.MaxIdempotencyKeyLength).Matches(Identifiers.IdempotencyKey())
             .WithMessage("An idempotency key is 1-255 printable ASCII characters.");
+
+    public const int MaxReasonLength = 500;
+
+    /// <summary>Why an admin changed an organisation's entitlements (a tier, an override), kept on its stream.</summary>
+    public static IRuleBuilderOptions<T, string?> MustBeReason<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.MaximumLength(MaxReasonLength).Must(HasNoControlCharacters)
+            .WithMessage($"A reason is at most {MaxReasonLength} characters without control characters.");
+
+    public const int MaxProperties = 16;
+    public const int MaxPropertyKeyLength = 64;
+    public const int MaxPropertyValueLength = 256;
+
+    /// <summary>The string properties a caller may attach to usage (a track, a reservation), kept with its event.</summary>
+    public static IRuleBuilderOptions<T, IReadOnlyDictionary<string, string>?> MustBeProperties<T>(
+        this IRuleBuilder<T, IReadOnlyDictionary<string, string>?> rule) =>
+        rule.Must(properties => properties is null || properties.Count <= MaxProperties)
+            .WithMessage($"At most {MaxProperties} properties.")
+            .Must(properties => properties is null || properties.All(p => p.Key.Length is > 0 and <= MaxPropertyKeyLength
+                && p.Value is { Length: <= MaxPropertyValueLength } && HasNoControlCharacters(p.Key) && HasNoControlCharacters(p.Value)))
+            .WithMessage($"A property has a key of 1-{MaxPropertyKeyLength} characters and a string value of at most {MaxPropertyValueLength}, without control characters.");
 }

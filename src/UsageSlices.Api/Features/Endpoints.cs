@@ -1,12 +1,19 @@
 using UsageSlices.Features.AssigningTiers;
 using UsageSlices.Features.CheckingLimits;
+using UsageSlices.Features.CommittingReservations;
 using UsageSlices.Features.GettingLimits;
 using UsageSlices.Features.GettingOrganisations;
 using UsageSlices.Features.GettingTiers;
+using UsageSlices.Features.GrantingOverrides;
 using UsageSlices.Features.ListingFeatures;
+using UsageSlices.Features.ListingOverrides;
+using UsageSlices.Features.ListingReservations;
 using UsageSlices.Features.ListingTiers;
 using UsageSlices.Features.RegisteringOrganisations;
+using UsageSlices.Features.ReleasingReservations;
 using UsageSlices.Features.ReportingUsageStats;
+using UsageSlices.Features.ReservingUsage;
+using UsageSlices.Features.RevokingOverrides;
 using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Features.TrackingUsageInBatches;
 using UsageSlices.Features.UpsertingTiers;
@@ -38,5 +45,12 @@ public static class Endpoints
         api.MapGetTier();
         api.MapUpsertTier();
         api.MapListFeatures();
+        api.MapGrantOverride();
+        api.MapListOverrides();
+        api.MapRevokeOverride();
+        api.MapReserveUsage();
+        api.MapCommitReservation();
+        api.MapReleaseReservation();
+        api.MapListReservations();
     }
 }

@@ -90,6 +90,9 @@ public static class Persistence
             options.Schema.For<UsageFeature>().Identity(feature => feature.Code);
             options.Schema.For<SubscriptionTier>().Identity(tier => tier.Code);
             options.Schema.For<IdempotencyRecord>();
+            options.Schema.For<LimitOverride>().Index(o => o.OrgId);
+            options.Schema.For<Reservation>().Index(r => r.OrgId);
+            options.Schema.For<ReservationKey>();
             options.Storage.Add(new RunbookViews(schema));
             options.Listeners.Add(new UsageMetricsListener());
         })
@@ -118,6 +121,9 @@ public static class Persistence
             // safe, because every queued message carries an idempotency key, so recovery can be quick.
             options.Durability.HealthCheckPollingTime = TimeSpan.FromSeconds(5);
             options.Durability.StaleNodeTimeout = TimeSpan.FromSeconds(15);
+            // A reservation's hold counts against the limit until its scheduled release runs: looking for due
+            // releases every second keeps an expired hold from blocking usage for longer than that.
+            options.Durability.ScheduledJobPollingTime = TimeSpan.FromSeconds(1);
 
             routing(options);
             if (mediatorOnly)

@@ -31,6 +31,7 @@ public static class Problems
             problem.Extensions["reason"] = limit.Reason;
             problem.Extensions["requested"] = limit.Requested;
             problem.Extensions["used"] = limit.Used;
+            problem.Extensions["reserved"] = limit.Reserved;
             problem.Extensions["limit"] = limit.Limit;
             problem.Extensions["remaining"] = limit.Remaining;
         }

@@ -46,7 +46,7 @@ public sealed class TrackDecisionTests
     [Fact]
     public void record_mode_records_past_the_limit_and_says_so()
     {
-        var decision = UsageRules.Decide(Call(3), Acme, Messages, TierLimit.Quota(50), Month, used: 49, first: null, Now).Value!;
+        var decision = UsageRules.Decide(Call(3), Acme, Messages, EffectiveLimit.OfTier(TierLimit.Quota(50)), Month, used: 49, reserved: 0, first: null, Now).Value!;
 
         decision.Recorded!.Quantity.ShouldBe(3);
         decision.Recorded.PeriodStart.ShouldBe(Month.Start);
@@ -59,7 +59,7 @@ public sealed class TrackDecisionTests
     [Fact]
     public void enforce_mode_refuses_past_the_limit_with_the_numbers()
     {
-        var refusal = UsageRules.Decide(Call(3, enforce: true), Acme, Messages, TierLimit.Quota(50), Month, used: 49, first: null, Now).Refusal;
+        var refusal = UsageRules.Decide(Call(3, enforce: true), Acme, Messages, EffectiveLimit.OfTier(TierLimit.Quota(50)), Month, used: 49, reserved: 0, first: null, Now).Refusal;
 
         refusal.ShouldBe(new LimitReached("acme", "AI_MESSAGES", LimitReason.RequestedExceedsRemaining, 3, 49, 50, 1, refusal!.Detail));
     }
@@ -67,7 +67,7 @@ public sealed class TrackDecisionTests
     [Fact]
     public void a_key_is_kept_with_the_reply_it_first_got()
     {
-        var decision = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, TierLimit.Quota(50), Month, used: 0, first: null, Now).Value!;
+        var decision = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, EffectiveLimit.OfTier(TierLimit.Quota(50)), Month, used: 0, reserved: 0, first: null, Now).Value!;
 
         decision.Key.ShouldBe(new IdempotencyRecord("acme:k", "AI_MESSAGES", 2, decision.Reply));
     }
@@ -75,9 +75,9 @@ public sealed class TrackDecisionTests
     [Fact]
     public void a_repeated_key_is_a_duplicate_of_the_first_reply_and_records_nothing()
     {
-        var first = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, TierLimit.Quota(50), Month, used: 0, first: null, Now).Value!.Key;
+        var first = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, EffectiveLimit.OfTier(TierLimit.Quota(50)), Month, used: 0, reserved: 0, first: null, Now).Value!.Key;
 
-        var again = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, TierLimit.Quota(50), Month, used: 40, first, Now).Value!;
+        var again = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, EffectiveLimit.OfTier(TierLimit.Quota(50)), Month, used: 40, reserved: 0, first, Now).Value!;
 
         again.Recorded.ShouldBeNull();
         again.Key.ShouldBeNull();
@@ -87,17 +87,17 @@ public sealed class TrackDecisionTests
     [Fact]
     public void a_repeated_key_with_another_quantity_is_a_conflict()
     {
-        var first = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, TierLimit.Quota(50), Month, used: 0, first: null, Now).Value!.Key;
+        var first = UsageRules.Decide(Call(2, key: "k"), Acme, Messages, EffectiveLimit.OfTier(TierLimit.Quota(50)), Month, used: 0, reserved: 0, first: null, Now).Value!.Key;
 
-        UsageRules.Decide(Call(3, key: "k"), Acme, Messages, TierLimit.Quota(50), Month, used: 2, first, Now).Refusal!.Kind.ShouldBe(RefusalKind.Conflict);
+        UsageRules.Decide(Call(3, key: "k"), Acme, Messages, EffectiveLimit.OfTier(TierLimit.Quota(50)), Month, used: 2, reserved: 0, first, Now).Refusal!.Kind.ShouldBe(RefusalKind.Conflict);
     }
 
     [Fact]
     public void a_release_below_zero_is_a_conflict()
     {
-        UsageRules.Decide(Call(-3, feature: "TEAM_MEMBERS"), Acme, Seats, TierLimit.Quota(10), null, used: 2, first: null, Now)
+        UsageRules.Decide(Call(-3, feature: "TEAM_MEMBERS"), Acme, Seats, EffectiveLimit.OfTier(TierLimit.Quota(10)), null, used: 2, reserved: 0, first: null, Now)
             .Refusal!.Kind.ShouldBe(RefusalKind.Conflict);
-        UsageRules.Decide(Call(-2, feature: "TEAM_MEMBERS"), Acme, Seats, TierLimit.Quota(10), null, used: 2, first: null, Now)
+        UsageRules.Decide(Call(-2, feature: "TEAM_MEMBERS"), Acme, Seats, EffectiveLimit.OfTier(TierLimit.Quota(10)), null, used: 2, reserved: 0, first: null, Now)
             .Value!.Reply.Used.ShouldBe(0);
     }
 }

@@ -83,7 +83,11 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
     /// Sends <paramref name="count"/> track calls at once, spread round-robin over <paramref name="hosts"/>
     /// (several hosts act as several instances of the service on one database).
     /// </summary>
-    protected async Task<HttpStatusCode[]> TrackConcurrentlyAsync(IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, object> body)
+    protected Task<HttpStatusCode[]> TrackConcurrentlyAsync(IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, object> body) =>
+        PostConcurrentlyAsync(hosts, orgId, count, i => ($"/api/v1/usage/{orgId}/track", body(i)));
+
+    /// <summary>Sends <paramref name="count"/> POSTs at once with <paramref name="orgId"/>'s token, spread round-robin over <paramref name="hosts"/>.</summary>
+    protected async Task<HttpStatusCode[]> PostConcurrentlyAsync(IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, (string Url, object Body)> call)
     {
         var token = TokenFor(orgId);
         var clients = hosts.Select(host =>
@@ -96,13 +100,47 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
         var calls = Enumerable.Range(0, count).Select(async i =>
         {
             await start.WaitAsync(Cancel);
-            using var response = await clients[i % clients.Count].PostAsJsonAsync($"/api/v1/usage/{orgId}/track", body(i), Cancel);
+            var (url, body) = call(i);
+            using var response = await clients[i % clients.Count].PostAsJsonAsync(url, body, Cancel);
             return response.StatusCode;
         }).ToList();
         start.Release(count);
         var statuses = await Task.WhenAll(calls);
         clients.ForEach(client => client.Dispose());
         return statuses;
+    }
+
+    protected async Task<JsonObject> GrantOverrideAsync(string orgId, string feature, object body, string? token = null)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Put.Json(body).ToUrl($"/api/v1/organisations/{orgId}/overrides/{feature}");
+            x.WithBearerToken(token ?? AdminToken);
+            x.StatusCodeShouldBe(200);
+        });
+        return await BodyOf(result);
+    }
+
+    protected async Task<JsonObject> ReserveAsync(string orgId, string feature, long quantity, int expiresInSeconds = 300, string? key = null, int status = 201)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Post.Json(new { feature, quantity, expiresInSeconds, idempotencyKey = key }).ToUrl($"/api/v1/usage/{orgId}/reservations");
+            x.WithBearerToken(TokenFor(orgId));
+            x.StatusCodeShouldBe(status);
+        });
+        return await BodyOf(result);
+    }
+
+    protected async Task<JsonObject> CommitAsync(string orgId, string reservationId, long? quantity = null, int status = 200)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Post.Json(quantity is null ? (object)new { } : new { quantity }).ToUrl($"/api/v1/usage/{orgId}/reservations/{reservationId}/commit");
+            x.WithBearerToken(TokenFor(orgId));
+            x.StatusCodeShouldBe(status);
+        });
+        return await BodyOf(result);
     }
 
     protected static async Task<JsonObject> BodyOf(IScenarioResult result)

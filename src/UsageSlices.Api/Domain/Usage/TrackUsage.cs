@@ -18,10 +18,6 @@ public sealed record TrackUsage(
     bool Enforce,
     IReadOnlyDictionary<string, string>? Properties)
 {
-    public const int MaxProperties = 16;
-    public const int MaxPropertyKeyLength = 64;
-    public const int MaxPropertyValueLength = 256;
-
     public string? Key => IdempotencyKey ?? IdempotencyKeyHeader;
 
     public sealed class Validator : AbstractValidator<TrackUsage>
@@ -44,13 +40,7 @@ public sealed record TrackUsage(
                 .Must(at => at >= time.GetUtcNow() - settings.Value.LateEventWindow)
                 .WithMessage($"occurredAt may be at most {settings.Value.LateEventWindow.TotalDays} days in the past (Usage:LateEventWindow).")
                 .When(x => x.OccurredAt is not null);
-            RuleFor(x => x.Properties).Must(properties => properties is null || properties.Count <= MaxProperties)
-                .WithMessage($"At most {MaxProperties} properties.");
-            RuleForEach(x => x.Properties)
-                .Must(p => p.Key.Length is > 0 and <= MaxPropertyKeyLength && p.Value is { Length: <= MaxPropertyValueLength }
-                    && ValidationRules.HasNoControlCharacters(p.Key) && ValidationRules.HasNoControlCharacters(p.Value))
-                .WithMessage($"A property has a key of 1-{MaxPropertyKeyLength} characters and a string value of at most {MaxPropertyValueLength}, without control characters.")
-                .OverridePropertyName("properties");
+            RuleFor(x => x.Properties).MustBeProperties();
         }
     }
 }

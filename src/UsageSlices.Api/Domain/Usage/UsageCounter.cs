@@ -17,7 +17,8 @@ public sealed record UsageRecorded(
     DateTimeOffset? PeriodStart,
     DateTimeOffset? PeriodEnd,
     string? IdempotencyKey,
-    IReadOnlyDictionary<string, string>? Properties);
+    IReadOnlyDictionary<string, string>? Properties,
+    Guid? ReservationId = null);
 
 /// <summary>
 /// What an organisation has used of one feature in one period (or ever, for an allocation), kept current in the
@@ -29,6 +30,9 @@ public sealed class UsageCounter
     public required string OrgId { get; set; }
     public required string Feature { get; set; }
     public long Used { get; set; }
+
+    /// <summary>What active reservations made in this period hold: it counts against the limit as usage does.</summary>
+    public long Reserved { get; set; }
     public DateTimeOffset? PeriodStart { get; set; }
     public DateTimeOffset? PeriodEnd { get; set; }
 
@@ -55,6 +59,22 @@ public partial class UsageCounterProjection : SingleStreamProjection<UsageCounte
         PeriodEnd = recorded.Data.PeriodEnd,
     };
 
+    public static UsageCounter Create(IEvent<UsageReserved> reserved) => new()
+    {
+        Id = reserved.StreamKey!,
+        OrgId = reserved.Data.OrgId,
+        Feature = reserved.Data.Feature,
+        Reserved = reserved.Data.Quantity,
+        PeriodStart = reserved.Data.PeriodStart,
+        PeriodEnd = reserved.Data.PeriodEnd,
+    };
+
     /// <remarks>Checked: the ledger refuses a call that would overflow, so an overflow here is a bug that must fail the transaction.</remarks>
     public static void Apply(UsageRecorded recorded, UsageCounter counter) => counter.Used = checked(counter.Used + recorded.Quantity);
+
+    public static void Apply(UsageReserved reserved, UsageCounter counter) => counter.Reserved = checked(counter.Reserved + reserved.Quantity);
+
+    public static void Apply(ReservationCommitted committed, UsageCounter counter) => counter.Reserved -= committed.Held;
+
+    public static void Apply(ReservationReleased released, UsageCounter counter) => counter.Reserved -= released.Quantity;
 }

@@ -1,5 +1,6 @@
 using JasperFx.Events;
 using Marten;
+using Marten.Services.BatchQuerying;
 
 namespace UsageSlices.Domain.Usage;
 
@@ -44,14 +45,9 @@ public static class UsageLedger
         if (writes.Count == 0)
             return outcomes;
 
-        // The lock on each usage stream serialises every writer of its (organisation, feature, period) across
-        // instances, so each decision below is taken on the current count. The locks are taken in key order, so two
-        // transactions that share streams cannot deadlock, and in one round trip: the statements of a batch run in order.
         await session.BeginTransactionAsync(cancellation);
         var locks = session.CreateBatchQuery();
-        var streamsRead = new List<(string Key, Task<IEventStream<UsageCounter>> Stream)>();
-        foreach (var key in writes.Select(write => write.Stream).Distinct().Order(StringComparer.Ordinal))
-            streamsRead.Add((key, locks.Events.FetchForExclusiveWriting<UsageCounter>(key)));
+        var streamsRead = LockStreams(locks, writes.Select(write => write.Stream));
         // Read after the locks, so a call that waited sees the keys its predecessor on the stream wrote.
         var firstsRead = locks.LoadMany<IdempotencyRecord>().ById(writes
             .Where(write => write.Call.Key is not null)
@@ -59,13 +55,8 @@ public static class UsageLedger
             .Distinct().ToArray());
         await locks.Execute(cancellation);
 
-        var streams = new Dictionary<string, IEventStream<UsageCounter>>();
-        var used = new Dictionary<string, long>();
-        foreach (var (key, read) in streamsRead)
-        {
-            streams[key] = await read;
-            used[key] = streams[key].Aggregate?.Used ?? 0;
-        }
+        var streams = await LockedAsync(streamsRead);
+        var used = streams.ToDictionary(stream => stream.Key, stream => stream.Value.Aggregate?.Used ?? 0);
 
         var firsts = (await firstsRead).ToDictionary(record => record.Id);
         foreach (var write in writes)
@@ -74,8 +65,8 @@ public static class UsageLedger
                 ? firsts.GetValueOrDefault(IdempotencyRecord.KeyFor(write.Organisation.Id, callKey))
                 : null;
             var decision = UsageRules.Decide(
-                write.Call, write.Organisation, write.Feature, TierLimit.In(catalog.TierOf(write.Organisation), write.Feature),
-                write.Period, used[write.Stream], first, now);
+                write.Call, write.Organisation, write.Feature, catalog.LimitOf(write.Organisation, write.Feature, now),
+                write.Period, used[write.Stream], streams[write.Stream].Aggregate?.Reserved ?? 0, first, now);
             if (decision.Refusal is { } refusal)
             {
                 outcomes[write.Index] = refusal;
@@ -99,5 +90,24 @@ public static class UsageLedger
         }
 
         return outcomes;
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="batch"/> the exclusive lock of each usage stream, for whoever writes to them: the lock
+    /// serialises every writer of an (organisation, feature, period) — tracks and reservations alike — across
+    /// instances, so each decision is taken on the current count. The locks are taken in key order, so that two
+    /// transactions that share streams cannot deadlock, and in one round trip: the statements of a batch run in order.
+    /// Whatever the caller adds to the batch after them is read after the locks are held.
+    /// </summary>
+    public static IReadOnlyList<(string Key, Task<IEventStream<UsageCounter>> Stream)> LockStreams(IBatchedQuery batch, IEnumerable<string> keys) =>
+        [.. keys.Distinct().Order(StringComparer.Ordinal).Select(key => (key, batch.Events.FetchForExclusiveWriting<UsageCounter>(key)))];
+
+    public static async Task<Dictionary<string, IEventStream<UsageCounter>>> LockedAsync(
+        IReadOnlyList<(string Key, Task<IEventStream<UsageCounter>> Stream)> locks)
+    {
+        var streams = new Dictionary<string, IEventStream<UsageCounter>>();
+        foreach (var (key, stream) in locks)
+            streams[key] = await stream;
+        return streams;
     }
 }

@@ -2,43 +2,51 @@ using Marten;
 
 namespace UsageSlices.Domain.Usage;
 
-/// <summary>Organisations and the catalog they are measured against, read together.</summary>
+/// <summary>Organisations, their overrides and the catalog they are measured against, read together.</summary>
 public sealed record UsageCatalog(
     IReadOnlyDictionary<string, Organisation> Organisations,
     IReadOnlyList<UsageFeature> Features,
-    IReadOnlyList<SubscriptionTier> Tiers)
+    IReadOnlyList<SubscriptionTier> Tiers,
+    IReadOnlyDictionary<string, LimitOverride> Overrides)
 {
     public UsageFeature? Feature(string code) => Features.FirstOrDefault(feature => feature.Code == code);
 
     public SubscriptionTier? TierOf(Organisation organisation) => Tiers.FirstOrDefault(tier => tier.Code == organisation.Tier);
+
+    /// <summary>The effective limit of <paramref name="feature"/> for <paramref name="organisation"/> at <paramref name="now"/>.</summary>
+    public EffectiveLimit LimitOf(Organisation organisation, UsageFeature feature, DateTimeOffset now) =>
+        EffectiveLimit.Of(TierOf(organisation), feature, Overrides.GetValueOrDefault(LimitOverride.KeyFor(organisation.Id, feature.Code)), now);
 }
 
-/// <summary>What a check or a queued track reads before it decides.</summary>
-public sealed record UsageTarget(Organisation? Organisation, UsageFeature? Feature, SubscriptionTier? Tier);
+/// <summary>What a check, a queued track or a reservation reads before it decides.</summary>
+public sealed record UsageTarget(Organisation? Organisation, UsageFeature? Feature, UsageCatalog Catalog);
 
 public static class UsageReads
 {
     /// <summary>
-    /// The organisations, every feature (ordered by code) and every tier in one round trip to PostgreSQL (a Marten
-    /// batch query) instead of one each: the catalog is a handful of rows, so it is read whole.
+    /// The organisations with their overrides, every feature (ordered by code) and every tier in one round trip to
+    /// PostgreSQL (a Marten batch query) instead of one each: the catalog is a handful of rows, so it is read whole.
     /// </summary>
     public static async Task<UsageCatalog> LoadCatalogAsync(
         this IQuerySession session, IEnumerable<string> orgIds, CancellationToken cancellation)
     {
+        var ids = orgIds.Distinct().ToArray();
         var batch = session.CreateBatchQuery();
-        var organisations = batch.LoadMany<Organisation>().ById(orgIds.Distinct().ToArray());
+        var organisations = batch.LoadMany<Organisation>().ById(ids);
+        var overrides = batch.Query<LimitOverride>().Where(o => ids.Contains(o.OrgId)).ToList();
         var features = batch.Query<UsageFeature>().OrderBy(feature => feature.Code).ToList();
         var tiers = batch.Query<SubscriptionTier>().ToList();
         await batch.Execute(cancellation);
-        return new UsageCatalog((await organisations).ToDictionary(organisation => organisation.Id), await features, await tiers);
+        return new UsageCatalog(
+            (await organisations).ToDictionary(organisation => organisation.Id), await features, await tiers,
+            (await overrides).ToDictionary(o => o.Id));
     }
 
-    /// <summary>One organisation, one feature and the organisation's tier, in one round trip.</summary>
+    /// <summary>One organisation, one feature and what decides its limit, in one round trip.</summary>
     public static async Task<UsageTarget> LoadUsageTargetAsync(
         this IQuerySession session, string orgId, string featureCode, CancellationToken cancellation)
     {
         var catalog = await session.LoadCatalogAsync([orgId], cancellation);
-        var organisation = catalog.Organisations.GetValueOrDefault(orgId);
-        return new UsageTarget(organisation, catalog.Feature(featureCode), organisation is null ? null : catalog.TierOf(organisation));
+        return new UsageTarget(catalog.Organisations.GetValueOrDefault(orgId), catalog.Feature(featureCode), catalog);
     }
 }

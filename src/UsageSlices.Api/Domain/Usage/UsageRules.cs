@@ -10,7 +10,10 @@ public sealed record TrackDecision(TrackUsageReply Reply, UsageRecorded? Recorde
 /// <summary>DESIGN.md's check and track rules, as pure functions: every entry point decides through these.</summary>
 public static class UsageRules
 {
-    /// <summary>Why <paramref name="requested"/> more is refused, or <c>null</c> when it is allowed.</summary>
+    /// <summary>
+    /// Why <paramref name="requested"/> more is refused, or <c>null</c> when it is allowed. <paramref name="used"/> is
+    /// what counts against the limit: usage plus what reservations hold (<see cref="Taken"/>).
+    /// </summary>
     public static LimitReason? RefusalReason(FeatureKind kind, TierLimit limit, long used, long requested)
     {
         if (kind == FeatureKind.Boolean)
@@ -26,7 +29,11 @@ public static class UsageRules
         return used >= max ? LimitReason.LimitExceeded : LimitReason.RequestedExceedsRemaining;
     }
 
-    public static long? Remaining(TierLimit limit, long used) => limit.Max is { } max ? Math.Max(0, max - used) : null;
+    /// <summary>Usage plus holds, which count against a limit alike; saturated, so that a count near the largest number cannot wrap round.</summary>
+    public static long Taken(long used, long reserved) => reserved > long.MaxValue - used ? long.MaxValue : used + reserved;
+
+    public static long? Remaining(TierLimit limit, long used, long reserved = 0) =>
+        limit.Max is { } max ? Math.Max(0, max - Taken(used, reserved)) : null;
 
     public static bool IsUnlimited(FeatureKind kind, TierLimit limit) => kind != FeatureKind.Boolean && limit.Max is null;
 
@@ -48,10 +55,13 @@ public static class UsageRules
         return refusal is null;
     }
 
-    /// <summary>A duplicate of <paramref name="first"/>, a refusal, or an event to record on top of <paramref name="used"/>.</summary>
+    /// <summary>
+    /// A duplicate of <paramref name="first"/>, a refusal, or an event to record on top of <paramref name="used"/>,
+    /// beside the <paramref name="reserved"/> quantity that reservations hold in the same period.
+    /// </summary>
     public static Outcome<TrackDecision> Decide(
-        TrackUsage call, Organisation organisation, UsageFeature feature, TierLimit limit, Period? period,
-        long used, IdempotencyRecord? first, DateTimeOffset now)
+        TrackUsage call, Organisation organisation, UsageFeature feature, EffectiveLimit limit, Period? period,
+        long used, long reserved, IdempotencyRecord? first, DateTimeOffset now, Guid? reservationId = null)
     {
         if (first is not null)
         {
@@ -67,11 +77,14 @@ public static class UsageRules
         // Enforcement decides on the current period: a call backdated into a closed period is recorded there (the usage
         // happened, and billing must see it) as in record mode, never admitted or refused against a closed period's count.
         var enforce = call.Enforce && period == Periods.For(feature, now, organisation.BillingAnchorDay);
-        if (enforce && RefusalReason(feature.Kind, limit, used, call.Quantity) is { } reason)
+        if (enforce && RefusalReason(feature.Kind, limit.Limit, Taken(used, reserved), call.Quantity) is { } reason)
         {
             return new LimitReached(
-                organisation.Id, feature.Code, reason, call.Quantity, used, limit.Max, Remaining(limit, used),
-                $"{feature.Code}: {call.Quantity} more would exceed the {organisation.Tier} tier's limit of {limit.Max}; nothing was recorded.");
+                organisation.Id, feature.Code, reason, call.Quantity, used, limit.Max, Remaining(limit.Limit, used, reserved),
+                $"{feature.Code}: {call.Quantity} more would exceed {limit.Describe(organisation.Tier)}{HeldNote(reserved)}; nothing was recorded.")
+            {
+                Reserved = reserved,
+            };
         }
 
         if (call.Quantity > long.MaxValue - used)
@@ -79,15 +92,18 @@ public static class UsageRules
 
         var recorded = new UsageRecorded(
             Guid.CreateVersion7(now), organisation.Id, feature.Code, call.Quantity, call.OccurredAt ?? now, now,
-            period?.Start, period?.End, call.Key, call.Properties);
+            period?.Start, period?.End, call.Key, call.Properties, reservationId);
         var usedNow = used + call.Quantity;
         var reply = new TrackUsageReply(
             organisation.Id, feature.Code, call.Quantity, recorded.EventId, Duplicate: false,
-            usedNow, limit.Max, Remaining(limit, usedNow), IsUnlimited(feature.Kind, limit),
-            IsOver(limit, usedNow), period?.Start, period?.End);
+            usedNow, limit.Max, Remaining(limit.Limit, usedNow, reserved), IsUnlimited(feature.Kind, limit.Limit),
+            IsOver(limit.Limit, usedNow), period?.Start, period?.End);
         var key = call.Key is { } k
             ? new IdempotencyRecord(IdempotencyRecord.KeyFor(organisation.Id, k), feature.Code, call.Quantity, reply)
             : null;
         return new TrackDecision(reply, recorded, key);
     }
+
+    /// <summary>Says, in a refusal, that reservations hold part of the limit, which the numbers alone would not explain.</summary>
+    public static string HeldNote(long reserved) => reserved > 0 ? $" ({reserved} of it held by reservations)" : "";
 }

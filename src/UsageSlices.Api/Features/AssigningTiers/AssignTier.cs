@@ -22,8 +22,7 @@ public sealed record AssignTier(string OrgId, string Tier, string? Reason, Calle
         {
             RuleFor(x => x.OrgId).MustBeOrgId();
             RuleFor(x => x.Tier).MustBeTierCode();
-            RuleFor(x => x.Reason).MaximumLength(500).Must(ValidationRules.HasNoControlCharacters)
-                .WithMessage("A reason is at most 500 characters without control characters.").When(x => x.Reason is not null);
+            RuleFor(x => x.Reason).MustBeReason().When(x => x.Reason is not null);
         }
     }
 }

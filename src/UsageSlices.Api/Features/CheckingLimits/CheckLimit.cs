@@ -30,9 +30,12 @@ public sealed record CheckLimitReply(
     LimitReason? Reason,
     long Requested,
     long Used,
+    long Reserved,
     long? Limit,
     long? Remaining,
     bool Unlimited,
+    LimitSource Source,
+    DateTimeOffset? OverrideExpiresAt,
     DateTimeOffset? PeriodStart,
     DateTimeOffset? PeriodEnd,
     DateTimeOffset? ResetsAt,
@@ -43,24 +46,24 @@ public static class CheckLimitHandler
     public static async Task<Outcome<CheckLimitReply>> Handle(
         CheckLimit query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
     {
-        var (organisation, feature, tier) = await session.LoadUsageTargetAsync(query.OrgId, query.Feature, cancellation);
+        var (organisation, feature, catalog) = await session.LoadUsageTargetAsync(query.OrgId, query.Feature, cancellation);
         if (organisation is null)
             return Refusal.OrganisationNotFound(query.OrgId);
         if (feature is null)
             return Refusal.UnknownFeature(query.Feature);
 
-        var limit = TierLimit.In(tier, feature);
         var now = time.GetUtcNow();
+        var limit = catalog.LimitOf(organisation, feature, now);
         var period = Periods.For(feature, now, organisation.BillingAnchorDay);
         var counter = feature.IsCounted
             ? await session.LoadAsync<UsageCounter>(UsageCounter.KeyFor(organisation.Id, feature, period), cancellation)
             : null;
 
-        var standing = FeatureStanding.Of(feature, limit, counter?.Used ?? 0, period);
-        var reason = UsageRules.RefusalReason(feature.Kind, limit, standing.Used, query.Quantity);
+        var standing = FeatureStanding.Of(feature, limit, counter, period);
+        var reason = UsageRules.RefusalReason(feature.Kind, limit.Limit, UsageRules.Taken(standing.Used, standing.Reserved), query.Quantity);
         return new CheckLimitReply(
             organisation.Id, feature.Code, feature.Kind, organisation.Tier, reason is null, reason, query.Quantity,
-            standing.Used, standing.Limit, standing.Remaining, standing.Unlimited,
+            standing.Used, standing.Reserved, standing.Limit, standing.Remaining, standing.Unlimited, standing.Source, standing.OverrideExpiresAt,
             standing.PeriodStart, standing.PeriodEnd, standing.ResetsAt, now);
     }
 }

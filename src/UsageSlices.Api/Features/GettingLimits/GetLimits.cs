@@ -24,8 +24,11 @@ public sealed record FeatureLimit(
     bool Enabled,
     long? Limit,
     long Used,
+    long Reserved,
     long? Remaining,
     bool Unlimited,
+    LimitSource Source,
+    DateTimeOffset? OverrideExpiresAt,
     DateTimeOffset? PeriodStart,
     DateTimeOffset? PeriodEnd,
     DateTimeOffset? ResetsAt);
@@ -49,14 +52,15 @@ public static class GetLimitsHandler
         var now = time.GetUtcNow();
         var periods = features.ToDictionary(f => f.Code, f => Periods.For(f, now, organisation.BillingAnchorDay));
         var counterKeys = features.Where(f => f.IsCounted).Select(f => UsageCounter.KeyFor(organisation.Id, f, periods[f.Code]));
-        var counters = (await session.LoadManyAsync<UsageCounter>(cancellation, counterKeys)).ToDictionary(c => c.Feature, c => c.Used);
+        var counters = (await session.LoadManyAsync<UsageCounter>(cancellation, counterKeys)).ToDictionary(c => c.Feature);
 
         var limits = features.Select(feature =>
         {
-            var standing = FeatureStanding.Of(feature, tier.LimitOf(feature), counters.GetValueOrDefault(feature.Code), periods[feature.Code]);
+            var standing = FeatureStanding.Of(
+                feature, catalog.LimitOf(organisation, feature, now), counters.GetValueOrDefault(feature.Code), periods[feature.Code]);
             return new FeatureLimit(
-                feature.Code, feature.Kind, feature.Period, standing.Enabled, standing.Limit, standing.Used, standing.Remaining,
-                standing.Unlimited, standing.PeriodStart, standing.PeriodEnd, standing.ResetsAt);
+                feature.Code, feature.Kind, feature.Period, standing.Enabled, standing.Limit, standing.Used, standing.Reserved, standing.Remaining,
+                standing.Unlimited, standing.Source, standing.OverrideExpiresAt, standing.PeriodStart, standing.PeriodEnd, standing.ResetsAt);
         }).ToList();
         return new GetLimitsReply(organisation.Id, new TierSummary(tier.Code, tier.Name, tier.PriceMonthly, tier.Currency), limits, now);
     }
