@@ -15,6 +15,9 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
 {
     private const string ValidTrack = """{"feature":"AI_MESSAGES","quantity":1}""";
     private const string ValidRegister = """{"slug":"new-org","name":"New"}""";
+    private const string ValidOverride = """{"limit":500}""";
+    private const string ValidReserve = """{"feature":"AI_MESSAGES","quantity":1}""";
+    private const string SomeReservation = "/api/v1/usage/acme/reservations/0190a7d8-0000-7000-8000-000000000000";
 
     public static TheoryData<HostileRequest> Requests()
     {
@@ -29,6 +32,10 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
             requests.Add(new($"check id {id}", "GET", $"/api/v1/usage/{id}/check/AI_MESSAGES", null, "admin"));
             requests.Add(new($"limits id {id}", "GET", $"/api/v1/usage/{id}/limits", null, "admin"));
             requests.Add(new($"assign tier id {id}", "PUT", $"/api/v1/usage/{id}/tier", """{"tier":"pro"}""", "admin"));
+            requests.Add(new($"grant override id {id}", "PUT", $"/api/v1/organisations/{id}/overrides/AI_MESSAGES", ValidOverride, "admin"));
+            requests.Add(new($"list overrides id {id}", "GET", $"/api/v1/organisations/{id}/overrides", null, "admin"));
+            requests.Add(new($"reserve id {id}", "POST", $"/api/v1/usage/{id}/reservations", ValidReserve, "admin"));
+            requests.Add(new($"list reservations id {id}", "GET", $"/api/v1/usage/{id}/reservations", null, "admin"));
         }
 
         string[] badTracks =
@@ -92,12 +99,53 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
         requests.Add(new("check a lower-case feature", "GET", "/api/v1/usage/acme/check/ai_messages", null));
         requests.Add(new("check an unknown feature", "GET", "/api/v1/usage/acme/check/NOPE", null));
 
+        string[] badOverrides =
+        [
+            "{}", """{"limit":"500"}""", """{"limit":1.5}""", """{"limit":-1}""", """{"limit":9223372036854775808}""", """{"limit":true}""", """{"limit":[1]}""",
+            """{"limit":{"max":1}}""", """{"limit":5,"expiresAt":"2001-01-01T00:00:00Z"}""", """{"limit":5,"expiresAt":"soon"}""", """{"limit":5,"reason":"bell\u0007"}""",
+            "{\"limit\":5,\"reason\":\"" + new string('r', 501) + "\"}", """{"limit":5,"grantedBy":"me"}""", """{"limit":5,"limit":6}""",
+        ];
+        requests.AddRange(badOverrides.Select((body, i) => new HostileRequest($"grant override body {i}: {Shorten(body)}", "PUT", "/api/v1/organisations/acme/overrides/AI_MESSAGES", body, "admin")));
+        requests.Add(new("grant a flag to a counted feature", "PUT", "/api/v1/organisations/acme/overrides/API_ACCESS", """{"limit":10}""", "admin"));
+        requests.Add(new("grant an override of an unknown feature", "PUT", "/api/v1/organisations/acme/overrides/NOPE", ValidOverride, "admin"));
+        requests.Add(new("grant an override of a lower-case feature", "PUT", "/api/v1/organisations/acme/overrides/ai_messages", ValidOverride, "admin"));
+        requests.Add(new("grant an override with the organisation's own token", "PUT", "/api/v1/organisations/acme/overrides/AI_MESSAGES", ValidOverride, "acme"));
+        requests.Add(new("revoke an override with the organisation's own token", "DELETE", "/api/v1/organisations/acme/overrides/AI_MESSAGES", null, "acme"));
+        requests.Add(new("revoke an override that does not exist", "DELETE", "/api/v1/organisations/acme/overrides/AI_MESSAGES", null, "admin"));
+        requests.Add(new("revoke with a bad reason", "DELETE", "/api/v1/organisations/acme/overrides/AI_MESSAGES?reason=%07", null, "admin"));
+        requests.Add(new("list overrides with another organisation's token", "GET", "/api/v1/organisations/acme/overrides", null, "rival"));
+        requests.Add(new("list overrides with includeExpired=maybe", "GET", "/api/v1/organisations/acme/overrides?includeExpired=maybe", null));
+
+        string[] badReserves =
+        [
+            "{}", "null", """{"feature":"API_ACCESS","quantity":1}""", """{"feature":"NOPE","quantity":1}""", """{"feature":"AI_MESSAGES","quantity":0}""",
+            """{"feature":"AI_MESSAGES","quantity":-1}""", """{"feature":"AI_MESSAGES","quantity":51}""", """{"feature":"AI_MESSAGES","quantity":1.5}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"expiresInSeconds":0}""", """{"feature":"AI_MESSAGES","quantity":1,"expiresInSeconds":86401}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"expiresInSeconds":"300"}""", """{"feature":"AI_MESSAGES","quantity":1,"expiresInSeconds":3000000000}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"enforce":true}""", """{"feature":"AI_MESSAGES","quantity":1,"properties":{"k":1}}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"idempotencyKey":"line\nbreak"}""", """{"feature":"AI_MESSAGES","quantity":1,"reservationId":"x"}""",
+        ];
+        requests.AddRange(badReserves.Select((body, i) => new HostileRequest($"reserve body {i}: {Shorten(body)}", "POST", "/api/v1/usage/acme/reservations", body)));
+        requests.Add(new("reserve with a read-only token", "POST", "/api/v1/usage/acme/reservations", ValidReserve, "acme-read"));
+        requests.Add(new("reserve with another organisation's token", "POST", "/api/v1/usage/acme/reservations", ValidReserve, "rival"));
+        string[] badCommits = ["""{"quantity":0}""", """{"quantity":-3}""", """{"quantity":"1"}""", """{"quantity":1e40}""", """{"quantity":1,"eventId":"x"}""", "[]"];
+        requests.AddRange(badCommits.Select((body, i) => new HostileRequest($"commit body {i}: {Shorten(body)}", "POST", $"{SomeReservation}/commit", body)));
+        requests.Add(new("commit a reservation that does not exist", "POST", $"{SomeReservation}/commit", "{}"));
+        requests.Add(new("commit a reservation id that is not one", "POST", "/api/v1/usage/acme/reservations/not-a-guid/commit", "{}"));
+        requests.Add(new("commit with another organisation's token", "POST", $"{SomeReservation}/commit", "{}", "rival"));
+        requests.Add(new("release a reservation that does not exist", "DELETE", SomeReservation, null));
+        requests.Add(new("release with a read-only token", "DELETE", SomeReservation, null, "acme-read"));
+        requests.Add(new("list reservations with another organisation's token", "GET", "/api/v1/usage/acme/reservations", null, "rival"));
+
         (string Method, string Url, string? Body)[] everyRoute =
         [
             ("PUT", "/api/v1/organisations/acme", ValidRegister), ("GET", "/api/v1/organisations/acme", null), ("POST", "/api/v1/usage/acme/track", ValidTrack),
             ("POST", "/api/v1/usage/events:batch", """{"events":[{"orgId":"acme","feature":"AI_MESSAGES","idempotencyKey":"k"}]}"""),
             ("GET", "/api/v1/usage/acme/check/AI_MESSAGES", null), ("GET", "/api/v1/usage/acme/limits", null), ("PUT", "/api/v1/usage/acme/tier", """{"tier":"pro"}"""),
             ("GET", "/api/v1/tiers", null), ("GET", "/api/v1/tiers/pro", null), ("PUT", "/api/v1/tiers/pro", """{"name":"Pro","priceMonthly":1}"""), ("GET", "/api/v1/features", null),
+            ("PUT", "/api/v1/organisations/acme/overrides/AI_MESSAGES", ValidOverride), ("GET", "/api/v1/organisations/acme/overrides", null),
+            ("DELETE", "/api/v1/organisations/acme/overrides/AI_MESSAGES", null), ("POST", "/api/v1/usage/acme/reservations", ValidReserve),
+            ("GET", "/api/v1/usage/acme/reservations", null), ("POST", $"{SomeReservation}/commit", "{}"), ("DELETE", SomeReservation, null),
         ];
         foreach (var (method, url, body) in everyRoute)
         {

@@ -83,11 +83,15 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
     /// Sends <paramref name="count"/> track calls at once, spread round-robin over <paramref name="hosts"/>
     /// (several hosts act as several instances of the service on one database).
     /// </summary>
-    protected Task<HttpStatusCode[]> TrackConcurrentlyAsync(IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, object> body) =>
-        PostConcurrentlyAsync(hosts, orgId, count, i => ($"/api/v1/usage/{orgId}/track", body(i)));
+    protected async Task<HttpStatusCode[]> TrackConcurrentlyAsync(IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, object> body) =>
+        [.. (await SendConcurrentlyAsync(hosts, orgId, count, i => (HttpMethod.Post, $"/api/v1/usage/{orgId}/track", body(i)))).Select(answer => answer.Status)];
 
-    /// <summary>Sends <paramref name="count"/> POSTs at once with <paramref name="orgId"/>'s token, spread round-robin over <paramref name="hosts"/>.</summary>
-    protected async Task<HttpStatusCode[]> PostConcurrentlyAsync(IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, (string Url, object Body)> call)
+    /// <summary>
+    /// Sends <paramref name="count"/> requests at once with <paramref name="orgId"/>'s token, spread round-robin over
+    /// <paramref name="hosts"/>, and returns each one's status and body, in the order of <paramref name="call"/>'s index.
+    /// </summary>
+    protected async Task<(HttpStatusCode Status, JsonNode? Body)[]> SendConcurrentlyAsync(
+        IReadOnlyList<IAlbaHost> hosts, string orgId, int count, Func<int, (HttpMethod Method, string Url, object? Body)> call)
     {
         var token = TokenFor(orgId);
         var clients = hosts.Select(host =>
@@ -100,14 +104,16 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
         var calls = Enumerable.Range(0, count).Select(async i =>
         {
             await start.WaitAsync(Cancel);
-            var (url, body) = call(i);
-            using var response = await clients[i % clients.Count].PostAsJsonAsync(url, body, Cancel);
-            return response.StatusCode;
+            var (method, url, body) = call(i);
+            using var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
+            using var response = await clients[i % clients.Count].SendAsync(request, Cancel);
+            var text = await response.Content.ReadAsStringAsync(Cancel);
+            return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
         }).ToList();
         start.Release(count);
-        var statuses = await Task.WhenAll(calls);
+        var answers = await Task.WhenAll(calls);
         clients.ForEach(client => client.Dispose());
-        return statuses;
+        return answers;
     }
 
     protected async Task<JsonObject> GrantOverrideAsync(string orgId, string feature, object body, string? token = null)

@@ -5,16 +5,6 @@ using UsageSlices.Tests.Support;
 
 namespace UsageSlices.Tests.Features.TrackingUsage;
 
-/// <summary>A second host of the service on the same database, so every call below is spread over two instances.</summary>
-public sealed class SecondInstance : IAsyncLifetime
-{
-    public IAlbaHost Host { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync() => Host = await AppFixture.StartHostAsync();
-
-    public async ValueTask DisposeAsync() => await Host.DisposeAsync();
-}
-
 public sealed class when_several_instances_share_one_database(AppFixture app, SecondInstance second) : ApiTest(app), IClassFixture<SecondInstance>
 {
     private IAlbaHost[] Instances => [Host, second.Host];
