@@ -4,7 +4,8 @@
 # machine's drift falls on both alike. Each line also gives the service's own CPU time per request (from
 # /proc/PID/stat), which a noisy neighbour changes far less than it changes the rate (A B, then B A: whichever runs second inherits the first's vacuum and checkpoints). Run ./build.sh --target=Bench first (it leaves the data and the tools).
 #   bench/ab.sh <folder of published build A> <folder of published build B> [rounds]
-#   SCENARIOS="check limits track_record" (the default) chooses the scenarios, in order.
+#   SCENARIOS="check limits track_record" (the default) chooses the scenarios, in order; track_enforce and
+#   reserve_commit (calls, two per unit of work) are the others.
 #   ENV_A / ENV_B="Key=value …" run one side with settings of its own: one build, two settings, e.g.
 #   ENV_A='ConnectionStrings__Postgres=…;Maximum Pool Size=40' bench/ab.sh artifacts/publish artifacts/publish
 set -euo pipefail
@@ -49,6 +50,8 @@ for round in $(seq 1 "$rounds"); do
         check) run $build check read.lua TOKEN="$token" ORGS=1000 ;;
         limits) run $build limits read.lua TOKEN="$token" ORGS=1000 LIMITS=1 ;;
         track_record) run $build track_record track.lua TOKEN="$token" ORGS=1000 ;;
+        track_enforce) run $build track_enforce track.lua TOKEN="$token" ORGS=1000 ENFORCE=1 ;;
+        reserve_commit) run $build reserve_commit reserve_commit.lua TOKEN="$token" ORGS=1000 ;;
       esac
     done
     kill $pid; wait $pid 2>/dev/null || true

@@ -100,6 +100,10 @@ env TOKEN="$token" ORGS=1000 wrk -t$threads -c$connections -d5s --timeout 30s -s
 measure track_record $service track.lua TOKEN="$token" ORGS=1000
 # No warm-up here: it would spend the hot organisation's limit; the record run just before warmed the same path.
 NO_WARMUP=1 measure track_enforce_hot $service track.lua TOKEN="$token" HOT=bench-hot
+# Admission with the cost known first (an enforce-mode track) beside admission with the cost known afterwards
+# (reserve, then commit: two calls per unit of work), on the same organisations.
+measure track_enforce $service track.lua TOKEN="$token" ORGS=1000 ENFORCE=1
+measure reserve_commit $service reserve_commit.lua TOKEN="$token" ORGS=1000
 measure check $service read.lua TOKEN="$token" ORGS=1000
 measure limits $service read.lua TOKEN="$token" ORGS=1000 LIMITS=1
 # A batch call carries 1,000 events, so a few connections already keep the service busy.
@@ -158,11 +162,14 @@ HEADER
   row track_enforce_hot "track, enforce mode, one hot organisation" "$(field track_enforce_hot rps)" pgbench_hot ">=" 0.8
   row check "check (random organisation)" "$(field check rps)" kestrel ">=" 0.30
   row limits "limits (random organisation)" "$(field limits rps)" kestrel "" ""
+  row track_enforce "track, enforce mode, 1,000 organisations" "$(field track_enforce rps)" pgbench_orgs "" ""
+  row reserve_commit "reserve then commit, 1,000 organisations (calls/s; 2 per unit of work)" "$(field reserve_commit rps)" pgbench_orgs "" ""
   row track_async "track, Prefer: respond-async (accepted)" "$(field track_async rps)" pgbench_orgs "" ""
   cat <<TABLE
 
 | measure | value | target | |
 |---|---|---|---|
+| reserve then commit: units of work/s ÷ enforce-mode tracks/s (1,000 organisations) | $(awk -v r="$(field reserve_commit rps)" 'BEGIN { printf "%.0f", r / 2 }') ÷ $(field track_enforce rps) = $(ratio "$(awk -v r="$(field reserve_commit rps)" 'BEGIN { print r / 2 }')" "$(field track_enforce rps)") (p50 of a call $(field reserve_commit p50_ms) ms against $(field track_enforce p50_ms) ms) | — | |
 | batch ingest, 1,000 events a call, 4 connections (events/s) | $batch_events ($(field batch rps) calls/s, p99 $(field batch p99_ms) ms) | ≥ 50,000 | $(verdict "$batch_events" ">=" 50000) |
 | check p99 at ${connections} connections | $(field check p99_ms) ms | ≤ 5 ms | $(verdict "$(field check p99_ms)" "<=" 5) |
 | bound of the check: pgbench running its two primary-key reads, prepared, ${connections} clients (no HTTP, no JSON) | $(field pgbench_check rps) reads/s, p50 $(field pgbench_check p50_ms) ms, p99 $(field pgbench_check p99_ms) ms; check = $(ratio "$(field check rps)" "$(field pgbench_check rps)") × it | — | |

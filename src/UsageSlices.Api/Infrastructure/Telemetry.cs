@@ -27,7 +27,7 @@ public static class UsageMetrics
         "usage_slices.quantity.recorded", "{unit}", "Quantity committed, by feature (releases count negative)");
 
     private static readonly Counter<long> EnforceRejections = Meter.CreateCounter<long>(
-        "usage_slices.enforce.rejections", "{call}", "Enforce-mode calls refused with 402, by feature and reason");
+        "usage_slices.enforce.rejections", "{call}", "Enforce-mode calls and reservations refused with 402, by feature and reason");
 
     private static readonly Counter<long> TrackingFailures = Meter.CreateCounter<long>(
         "usage_slices.tracking.failures", "{event}", "Queued track calls that failed (each logged as 'Failed to track usage')");

@@ -1,4 +1,5 @@
 using Marten;
+using Marten.Services.BatchQuerying;
 
 namespace UsageSlices.Domain.Usage;
 
@@ -30,13 +31,20 @@ public static class UsageReads
     public static async Task<UsageCatalog> LoadCatalogAsync(
         this IQuerySession session, IEnumerable<string> orgIds, CancellationToken cancellation)
     {
-        var ids = orgIds.Distinct().ToArray();
         var batch = session.CreateBatchQuery();
+        var catalog = batch.CatalogOf(orgIds);
+        await batch.Execute(cancellation);
+        return await catalog;
+    }
+
+    /// <summary>The catalog's reads added to <paramref name="batch"/>, for a caller that reads more in the same round trip.</summary>
+    public static async Task<UsageCatalog> CatalogOf(this IBatchedQuery batch, IEnumerable<string> orgIds)
+    {
+        var ids = orgIds.Distinct().ToArray();
         var organisations = batch.LoadMany<Organisation>().ById(ids);
         var overrides = batch.Query<LimitOverride>().Where(o => ids.Contains(o.OrgId)).ToList();
         var features = batch.Query<UsageFeature>().OrderBy(feature => feature.Code).ToList();
         var tiers = batch.Query<SubscriptionTier>().ToList();
-        await batch.Execute(cancellation);
         return new UsageCatalog(
             (await organisations).ToDictionary(organisation => organisation.Id), await features, await tiers,
             (await overrides).ToDictionary(o => o.Id));

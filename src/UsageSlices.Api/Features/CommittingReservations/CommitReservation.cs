@@ -60,14 +60,20 @@ public static class CommitReservationHandler
     public static async Task<Outcome<CommitReservationReply>> Handle(
         CommitReservation command, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
     {
-        var reservation = await session.LoadAsync<Reservation>(command.ReservationId, cancellation);
+        // The reservation and the catalog in one round trip: the catalog needs only the organisation, which the route names.
+        var batch = session.CreateBatchQuery();
+        var reservationRead = batch.Load<Reservation>(command.ReservationId);
+        var catalogRead = batch.CatalogOf([command.OrgId]);
+        await batch.Execute(cancellation);
+        var (reservation, catalog) = (await reservationRead, await catalogRead);
         if (reservation is null || reservation.OrgId != command.OrgId)
             return NotFound(command);
         var now = time.GetUtcNow();
         if (Refuse(reservation, now) is { } early)
             return early;
 
-        var (organisation, feature, catalog) = await session.LoadUsageTargetAsync(reservation.OrgId, reservation.Feature, cancellation);
+        var organisation = catalog.Organisations.GetValueOrDefault(reservation.OrgId);
+        var feature = catalog.Feature(reservation.Feature);
         if (organisation is null || feature is null)
             return NotFound(command);
         var period = Periods.For(feature, now, organisation.BillingAnchorDay);

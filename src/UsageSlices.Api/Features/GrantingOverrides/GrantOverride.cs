@@ -8,7 +8,8 @@ using Wolverine.Marten;
 
 namespace UsageSlices.Features.GrantingOverrides;
 
-/// <param name="Limit">Read as JSON so that a missing limit (an error) differs from <c>null</c> (unlimited).</param>
+/// <param name="Limit">Required: a whole number of at least 0, or <c>null</c> for unlimited (a counted feature); <c>true</c> or <c>false</c> (a boolean feature).</param>
+/// <remarks>The limit is read as raw JSON so that a missing limit (an error) differs from <c>null</c> (unlimited).</remarks>
 public sealed record GrantOverrideBody(JsonElement Limit, DateTimeOffset? ExpiresAt = null, string? Reason = null) : IHasExample
 {
     public static object Example => new { limit = 2_000, expiresAt = "2027-01-01T00:00:00Z", reason = "Launch month: sales agreed 2,000 messages" };

@@ -170,6 +170,14 @@ public static class ReserveUsageEndpoint
                 http.Send<ReserveUsage, ReserveUsageReply>(
                     new ReserveUsage(orgId, body.Feature ?? "", body.Quantity, body.ExpiresInSeconds, body.IdempotencyKey,
                         http.Request.Headers["Idempotency-Key"].FirstOrDefault(), body.Properties),
+                    async (command, cancellation) =>
+                    {
+                        // Counted once the handler is through (after any retry), as the group commit counts enforce-mode refusals.
+                        var outcome = await http.RequestServices.GetRequiredService<IMessageBus>().InvokeAsync<Outcome<ReserveUsageReply>>(command, cancellation);
+                        if (outcome.Refusal is LimitReached refused)
+                            UsageMetrics.EnforceRejected(refused);
+                        return outcome;
+                    },
                     reserved => TypedResults.Created((string?)null, reserved)))
             .ActsForOrganisationInRoute(Scopes.Write)
             .Produces<ReserveUsageReply>(StatusCodes.Status201Created)
