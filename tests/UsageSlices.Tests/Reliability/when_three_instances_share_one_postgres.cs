@@ -53,8 +53,8 @@ public sealed class when_three_instances_share_one_postgres
         var (maxConnections, reserved) = await ServerLimitsAsync();
         (3 * perInstance).ShouldBeLessThanOrEqualTo(maxConnections - reserved - ConnectionBudget.LeftForOperators);
         // The test run's own hosts (this process) count against PostgreSQL's limit too: their idle connections are
-        // pruned within seconds (AppFixture's connection string); the three instances' budget needs them gone, but
-        // for the two this test opens itself (the lock holder and the probe).
+        // pruned after 10 s (AppFixture's connection string); the three instances' budget needs them gone, but for the
+        // two this test opens itself (the lock holder and the probe).
         await Eventually.WaitUntilAsync(
             async () => await OthersConnectedAsync() <= ConnectionBudget.LeftForOperators - 2,
             "The test run's other connections to PostgreSQL were never released.", TimeSpan.FromSeconds(30));
