@@ -21,13 +21,17 @@ public sealed record UsageFeature(string Code, string Name, FeatureKind Kind, Re
 
 /// <summary>A subscription tier, stored as a Marten document keyed by its code.</summary>
 /// <param name="Limits">Per feature code: a quota (<c>null</c> = unlimited) or a flag. A feature absent here is not in the tier.</param>
+/// <param name="AlertThresholds">Percentages of each finite limit whose crossing is announced; a tier stored before they existed has the default.</param>
 public sealed record SubscriptionTier(
     string Code,
     string Name,
     decimal PriceMonthly,
     string Currency,
-    IReadOnlyDictionary<string, TierLimit> Limits)
+    IReadOnlyDictionary<string, TierLimit> Limits,
+    IReadOnlyList<int>? AlertThresholds = null)
 {
+    public IReadOnlyList<int> AlertThresholds { get; init; } = AlertThresholds ?? Usage.UsageAlerts.DefaultThresholds;
+
     public TierLimit LimitOf(UsageFeature feature) =>
         Limits.TryGetValue(feature.Code, out var limit) ? limit : TierLimit.NotInTier(feature.Kind);
 }

@@ -38,7 +38,8 @@ public sealed class CatalogSeed : IInitialData
 
     private static bool SameTier(SubscriptionTier? stored, SubscriptionTier seeded) =>
         stored is not null
-        && stored with { Limits = seeded.Limits } == seeded
+        && stored with { Limits = seeded.Limits, AlertThresholds = seeded.AlertThresholds } == seeded
+        && stored.AlertThresholds.SequenceEqual(seeded.AlertThresholds)
         && stored.Limits.Count == seeded.Limits.Count
         && seeded.Limits.All(limit => stored.Limits.TryGetValue(limit.Key, out var value) && value == limit.Value);
 }

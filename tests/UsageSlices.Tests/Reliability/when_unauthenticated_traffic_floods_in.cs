@@ -47,7 +47,14 @@ public sealed class when_unauthenticated_traffic_floods_in(AppFixture app) : Api
     {
         using var client = Host.Server.CreateClient();
         (await client.GetAsync("/metrics", Cancel)).EnsureSuccessStatusCode();
+        // The gauge's connection is closed now and then by Npgsql's idle pruning and opened again at its next sample:
+        // wait until PostgreSQL shows it, so that the waves below have a query to watch.
         var starts = new HashSet<DateTime>();
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            starts.UnionWith(await GaugeQueryStartsAsync());
+            return starts.Count > 0;
+        }, "the gauge's query was never seen, so this test would see nothing", QueueDepthGauge.SamplePeriod * 3);
 
         for (var wave = 0; wave < 10; wave++)
         {
@@ -55,7 +62,7 @@ public sealed class when_unauthenticated_traffic_floods_in(AppFixture app) : Api
             starts.UnionWith(await GaugeQueryStartsAsync());
         }
 
-        starts.ShouldNotBeEmpty("the gauge's query was never seen, so this test would see nothing");
+        // The sample seen before the waves, and at most one more that fell due during them.
         starts.Count.ShouldBeLessThanOrEqualTo(2);
     }
 

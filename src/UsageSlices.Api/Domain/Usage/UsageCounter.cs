@@ -33,6 +33,9 @@ public sealed class UsageCounter
 
     /// <summary>What active reservations made in this period hold: it counts against the limit as usage does.</summary>
     public long Reserved { get; set; }
+
+    /// <summary>The alert thresholds announced in this period (for an allocation: crossed and not fallen back below since).</summary>
+    public List<int> Announced { get; set; } = [];
     public DateTimeOffset? PeriodStart { get; set; }
     public DateTimeOffset? PeriodEnd { get; set; }
 
@@ -77,4 +80,8 @@ public partial class UsageCounterProjection : SingleStreamProjection<UsageCounte
     public static void Apply(ReservationCommitted committed, UsageCounter counter) => counter.Reserved -= committed.Held;
 
     public static void Apply(ReservationReleased released, UsageCounter counter) => counter.Reserved -= released.Quantity;
+
+    public static void Apply(UsageThresholdCrossed crossed, UsageCounter counter) => counter.Announced.Add(crossed.Threshold);
+
+    public static void Apply(UsageThresholdRearmed rearmed, UsageCounter counter) => counter.Announced.Remove(rearmed.Threshold);
 }

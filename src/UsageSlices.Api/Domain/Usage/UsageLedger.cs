@@ -57,6 +57,7 @@ public static class UsageLedger
 
         var streams = await LockedAsync(streamsRead);
         var used = streams.ToDictionary(stream => stream.Key, stream => stream.Value.Aggregate?.Used ?? 0);
+        var announced = streams.ToDictionary(stream => stream.Key, stream => (IReadOnlyCollection<int>)(stream.Value.Aggregate?.Announced ?? []));
 
         var firsts = (await firstsRead).ToDictionary(record => record.Id);
         foreach (var write in writes)
@@ -76,8 +77,12 @@ public static class UsageLedger
             var (reply, recorded, record) = decision.Value!;
             if (recorded is not null)
             {
-                streams[write.Stream].AppendOne(recorded);
+                var alerts = UsageAlerts.Of(
+                    write.Organisation.Id, write.Feature, reply.Limit, catalog.ThresholdsOf(write.Organisation), announced[write.Stream],
+                    used[write.Stream], reply.Used, write.Period, now);
+                streams[write.Stream].AppendMany([recorded, .. alerts]);
                 used[write.Stream] = reply.Used;
+                announced[write.Stream] = UsageAlerts.After(announced[write.Stream], alerts);
             }
 
             if (record is not null)

@@ -14,6 +14,9 @@ public sealed record UsageCatalog(
 
     public SubscriptionTier? TierOf(Organisation organisation) => Tiers.FirstOrDefault(tier => tier.Code == organisation.Tier);
 
+    /// <summary>The alert thresholds of the organisation's tier (the default when its tier no longer exists).</summary>
+    public IReadOnlyList<int> ThresholdsOf(Organisation organisation) => TierOf(organisation)?.AlertThresholds ?? UsageAlerts.DefaultThresholds;
+
     /// <summary>The effective limit of <paramref name="feature"/> for <paramref name="organisation"/> at <paramref name="now"/>.</summary>
     public EffectiveLimit LimitOf(Organisation organisation, UsageFeature feature, DateTimeOffset now) =>
         EffectiveLimit.Of(TierOf(organisation), feature, Overrides.GetValueOrDefault(LimitOverride.KeyFor(organisation.Id, feature.Code)), now);

@@ -99,7 +99,9 @@ public static class CommitReservationHandler
         var recorded = decision.Value!.Recorded!;
         hold.Streams[reservation.HoldStream].AppendOne(
             new ReservationCommitted(reservation.Id, reservation.Quantity, call.Quantity, recorded.EventId, now));
-        hold.Streams[commitStream].AppendOne(recorded);
+        hold.Streams[commitStream].AppendMany([recorded, .. UsageAlerts.Of(
+            organisation.Id, feature, decision.Value.Reply.Limit, catalog.ThresholdsOf(organisation), counter?.Announced ?? [],
+            counter?.Used ?? 0, decision.Value.Reply.Used, period, now)]);
         reservation.Status = ReservationStatus.Committed;
         reservation.EndedAt = now;
         reservation.Commit = decision.Value.Reply;

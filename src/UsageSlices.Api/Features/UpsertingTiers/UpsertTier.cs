@@ -1,12 +1,14 @@
 using FluentValidation;
 using Marten;
 using UsageSlices.Domain;
+using UsageSlices.Domain.Usage;
 using UsageSlices.Infrastructure;
 using Wolverine.Marten;
 
 namespace UsageSlices.Features.UpsertingTiers;
 
-public sealed record UpsertTierBody(string? Name, decimal PriceMonthly, string Currency = "USD", Dictionary<string, TierLimit>? Limits = null)
+public sealed record UpsertTierBody(
+    string? Name, decimal PriceMonthly, string Currency = "USD", Dictionary<string, TierLimit>? Limits = null, List<int>? AlertThresholds = null)
     : IHasExample
 {
     public static object Example => new
@@ -15,11 +17,14 @@ public sealed record UpsertTierBody(string? Name, decimal PriceMonthly, string C
         priceMonthly = 49m,
         currency = "USD",
         limits = new Dictionary<string, object?> { ["AI_MESSAGES"] = 2_000, ["INVOICES"] = null, ["API_ACCESS"] = true },
+        alertThresholds = new[] { 50, 80, 100 },
     };
 }
 
 /// <summary>Create or replace tier <paramref name="Code"/>. Organisations on it get the new limits at once.</summary>
-public sealed record UpsertTier(string Code, string Name, decimal PriceMonthly, string Currency, IReadOnlyDictionary<string, TierLimit> Limits)
+/// <param name="AlertThresholds">Percentages of each finite limit to announce the crossing of; <c>null</c>: the default, 80 and 100.</param>
+public sealed record UpsertTier(
+    string Code, string Name, decimal PriceMonthly, string Currency, IReadOnlyDictionary<string, TierLimit> Limits, IReadOnlyList<int>? AlertThresholds = null)
 {
     public sealed class Validator : AbstractValidator<UpsertTier>
     {
@@ -31,6 +36,11 @@ public sealed record UpsertTier(string Code, string Name, decimal PriceMonthly, 
             RuleFor(x => x.PriceMonthly).InclusiveBetween(0m, 1_000_000m).PrecisionScale(9, 2, ignoreTrailingZeros: true);
             RuleFor(x => x.Currency).Matches(Identifiers.Currency()).WithMessage("A currency is an ISO 4217 code such as USD.");
             RuleFor(x => x.Limits.Count).LessThanOrEqualTo(256).OverridePropertyName("limits");
+            RuleFor(x => x.AlertThresholds)
+                .Must(thresholds => thresholds!.Count <= UsageAlerts.MaxThresholds && thresholds.All(t => t is >= 1 and <= UsageAlerts.MaxThreshold)
+                    && thresholds.Distinct().Count() == thresholds.Count)
+                .WithMessage($"alertThresholds are at most {UsageAlerts.MaxThresholds} different whole percentages from 1 to {UsageAlerts.MaxThreshold:N0}.")
+                .When(x => x.AlertThresholds is not null);
         }
     }
 }
@@ -66,7 +76,8 @@ public static class UpsertTierHandler
             }
         }
 
-        var tier = new SubscriptionTier(command.Code, command.Name, command.PriceMonthly, command.Currency, command.Limits);
+        var tier = new SubscriptionTier(
+            command.Code, command.Name, command.PriceMonthly, command.Currency, command.Limits, command.AlertThresholds?.Order().ToList());
         return (new UpsertTierReply(tier, Created: state.Existing is null), MartenOps.Store(tier));
     }
 }
@@ -76,7 +87,7 @@ public static class UpsertTierEndpoint
     public static void MapUpsertTier(this IEndpointRouteBuilder api) =>
         api.MapPut("/tiers/{code}", (string code, UpsertTierBody body, HttpContext http) =>
                 http.Send<UpsertTier, UpsertTierReply>(
-                    new UpsertTier(code, body.Name ?? "", body.PriceMonthly, body.Currency, body.Limits ?? []),
+                    new UpsertTier(code, body.Name ?? "", body.PriceMonthly, body.Currency, body.Limits ?? [], body.AlertThresholds),
                     upsert => upsert.Created
                         ? TypedResults.Created($"/api/v1/tiers/{code}", upsert.Tier)
                         : TypedResults.Ok(upsert.Tier)))

@@ -27,6 +27,21 @@ public sealed class when_managing_tiers(AppFixture app) : ApiTest(app)
         limits.ContainsKey("INVOICES").ShouldBeTrue();
         ((bool)limits["API_ACCESS"]!).ShouldBeTrue();
         ((long)list[0]!["limits"]!["API_CALLS"]!).ShouldBe(0);
+        list.ShouldAllBe(t => t!["alertThresholds"]!.AsArray().Select(p => (int)p!).SequenceEqual(new[] { 80, 100 }));
+    }
+
+    [Fact]
+    public async Task a_tier_keeps_its_alert_thresholds_in_order_and_the_default_is_80_and_100()
+    {
+        var chosen = await UpsertAsync("team", new { name = "Team", priceMonthly = 1, alertThresholds = new[] { 150, 50, 90 } }, 201);
+        var defaulted = await UpsertAsync("solo", new { name = "Solo", priceMonthly = 1 }, 201);
+        var none = await UpsertAsync("quiet", new { name = "Quiet", priceMonthly = 1, alertThresholds = Array.Empty<int>() }, 201);
+
+        chosen["alertThresholds"]!.AsArray().Select(p => (int)p!).ShouldBe([50, 90, 150]);
+        defaulted["alertThresholds"]!.AsArray().Select(p => (int)p!).ShouldBe([80, 100]);
+        none["alertThresholds"]!.AsArray().ShouldBeEmpty();
+        await using var session = Store.QuerySession();
+        (await session.LoadAsync<SubscriptionTier>("team", Cancel))!.AlertThresholds.ShouldBe([50, 90, 150]);
     }
 
     [Fact]
@@ -73,6 +88,12 @@ public sealed class when_managing_tiers(AppFixture app) : ApiTest(app)
     [InlineData("""{"name":"X","priceMonthly":-1}""", "priceMonthly")]
     [InlineData("""{"name":"X","priceMonthly":1,"currency":"usd"}""", "currency")]
     [InlineData("""{"priceMonthly":1}""", "name")]
+    [InlineData("""{"name":"X","priceMonthly":1,"alertThresholds":[0]}""", "alertThresholds")]
+    [InlineData("""{"name":"X","priceMonthly":1,"alertThresholds":[1001]}""", "alertThresholds")]
+    [InlineData("""{"name":"X","priceMonthly":1,"alertThresholds":[80,80]}""", "alertThresholds")]
+    [InlineData("""{"name":"X","priceMonthly":1,"alertThresholds":[1,2,3,4,5,6,7,8,9,10,11]}""", "alertThresholds")]
+    [InlineData("""{"name":"X","priceMonthly":1,"alertThresholds":[80.5]}""", "")]
+    [InlineData("""{"name":"X","priceMonthly":1,"alertThresholds":"80"}""", "")]
     public async Task bad_limits_or_fields_are_400_and_store_nothing(string body, string field) =>
         await RawBodyIsRefusedAsync("PUT", "/api/v1/tiers/team", body, AdminToken, field);
 
