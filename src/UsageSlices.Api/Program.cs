@@ -7,7 +7,9 @@ using Microsoft.AspNetCore.Rewrite;
 using Scalar.AspNetCore;
 using UsageSlices.Commands;
 using UsageSlices.Domain.Usage;
+using UsageSlices.Domain.Webhooks;
 using UsageSlices.Features;
+using UsageSlices.Features.DeliveringWebhooks;
 using UsageSlices.Features.ExpiringOverrides;
 using UsageSlices.Features.ReleasingReservations;
 using UsageSlices.Features.TrackingUsage;
@@ -20,6 +22,8 @@ builder.WebHost.UseUrls($"{builder.Configuration["urls"] ?? "http://localhost:30
 
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.Configure<UsageSettings>(builder.Configuration.GetSection("Usage"));
+var webhooks = WebhookSettings.From(builder.Configuration, builder.Environment.IsDevelopment());
+builder.Services.AddSingleton(webhooks).AddWebhookHttp(webhooks);
 // Single calls are small; only the batch route (its own limit) takes up to 1 MiB.
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes);
 builder.Services.ConfigureHttpJsonOptions(options =>
@@ -46,6 +50,7 @@ builder.AddUsagePersistence(
         wolverine.RouteQueuedUsage();
         wolverine.RouteReservationExpiries();
         wolverine.RouteOverrideExpiries();
+        wolverine.RouteWebhooks();
     },
     mediatorOnly: OperatorBus.IsRunningIn(args));
 builder.AddUsageTelemetry(queuedMessage: typeof(RecordQueuedUsage));

@@ -1,19 +1,28 @@
 using UsageSlices.Features.AssigningTiers;
+using UsageSlices.Features.ChangingWebhooks;
 using UsageSlices.Features.CheckingLimits;
 using UsageSlices.Features.CommittingReservations;
+using UsageSlices.Features.DeletingWebhooks;
 using UsageSlices.Features.GettingLimits;
 using UsageSlices.Features.GettingOrganisations;
 using UsageSlices.Features.GettingTiers;
+using UsageSlices.Features.GettingWebhooks;
 using UsageSlices.Features.GrantingOverrides;
 using UsageSlices.Features.ListingFeatures;
 using UsageSlices.Features.ListingOverrides;
 using UsageSlices.Features.ListingReservations;
 using UsageSlices.Features.ListingTiers;
+using UsageSlices.Features.ListingWebhookDeliveries;
+using UsageSlices.Features.ListingWebhooks;
 using UsageSlices.Features.RegisteringOrganisations;
+using UsageSlices.Features.RegisteringWebhooks;
 using UsageSlices.Features.ReleasingReservations;
 using UsageSlices.Features.ReportingUsageStats;
 using UsageSlices.Features.ReservingUsage;
+using UsageSlices.Features.RetryingWebhookDeliveries;
 using UsageSlices.Features.RevokingOverrides;
+using UsageSlices.Features.RotatingWebhookSecrets;
+using UsageSlices.Features.TestingWebhooks;
 using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Features.TrackingUsageInBatches;
 using UsageSlices.Features.UpsertingTiers;
@@ -52,5 +61,14 @@ public static class Endpoints
         api.MapCommitReservation();
         api.MapReleaseReservation();
         api.MapListReservations();
+        api.MapRegisterWebhook();
+        api.MapListWebhooks();
+        api.MapGetWebhook();
+        api.MapChangeWebhook();
+        api.MapDeleteWebhook();
+        api.MapRotateWebhookSecret();
+        api.MapTestWebhook();
+        api.MapListWebhookDeliveries();
+        api.MapRetryWebhookDelivery();
     }
 }

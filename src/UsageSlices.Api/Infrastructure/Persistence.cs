@@ -6,6 +6,7 @@ using Marten.Exceptions;
 using Npgsql;
 using UsageSlices.Domain;
 using UsageSlices.Domain.Usage;
+using UsageSlices.Domain.Webhooks;
 using Weasel.Core;
 using Wolverine;
 using Wolverine.ErrorHandling;
@@ -93,13 +94,28 @@ public static class Persistence
             options.Schema.For<LimitOverride>().Index(o => o.OrgId);
             options.Schema.For<Reservation>().Index(r => r.OrgId);
             options.Schema.For<ReservationKey>();
+            options.Schema.For<WebhookEndpoint>();
+            options.Schema.For<WebhookDelivery>().Index(d => d.WebhookId);
             options.Storage.Add(new RunbookViews(schema));
             options.Listeners.Add(new UsageMetricsListener());
         })
             .UseLightweightSessions()
             .InitializeWith<CatalogSeed>()
             .ApplyAllDatabaseChangesOnStartup()
-            .IntegrateWithWolverine();
+            // The events a webhook announces go to Wolverine through the outbox of the transaction that recorded them.
+            // An operator's command runs Wolverine as a mediator only, which cannot publish: its changes are not announced.
+            .IntegrateWithWolverine(forwarding =>
+            {
+                if (mediatorOnly)
+                    return;
+                // Marten's "event forwarding": at SaveChangesAsync, through the session's enrolled outbox.
+                forwarding.UseFastEventForwarding = true;
+                forwarding.SubscribeToEvent<UsageThresholdCrossed>().TransformedTo(WebhookEventRaised.ThresholdCrossed);
+                forwarding.SubscribeToEvent<TierAssigned>().TransformedTo(WebhookEventRaised.TierAssigned);
+                forwarding.SubscribeToEvent<LimitOverrideGranted>().TransformedTo(WebhookEventRaised.OverrideGranted);
+                forwarding.SubscribeToEvent<LimitOverrideRevoked>().TransformedTo(WebhookEventRaised.OverrideRevoked);
+                forwarding.SubscribeToEvent<LimitOverrideExpired>().TransformedTo(WebhookEventRaised.OverrideExpired);
+            });
 
         builder.Services.AddWolverine(options =>
         {

@@ -32,6 +32,15 @@ public static class UsageMetrics
     private static readonly Counter<long> TrackingFailures = Meter.CreateCounter<long>(
         "usage_slices.tracking.failures", "{event}", "Queued track calls that failed (each logged as 'Failed to track usage')");
 
+    private static readonly Counter<long> WebhookAttempts = Meter.CreateCounter<long>(
+        "usage_slices.webhook.attempts", "{attempt}", "Webhook delivery attempts, by event type and outcome (delivered, rejected, unreachable)");
+
+    private static readonly Counter<long> WebhookFailures = Meter.CreateCounter<long>(
+        "usage_slices.webhook.failures", "{delivery}", "Webhook deliveries given up: retries spent, 410 Gone, or the endpoint disabled or deleted");
+
+    private static readonly Histogram<double> WebhookDuration = Meter.CreateHistogram<double>(
+        "usage_slices.webhook.duration", "s", "Time a webhook receiver took to answer an attempt");
+
     public static readonly Histogram<double> TrackDuration = Meter.CreateHistogram<double>(
         "usage_slices.track.duration", "s", "Time to answer a track call, from the endpoint's point of view");
 
@@ -47,6 +56,20 @@ public static class UsageMetrics
 
     public static void EnforceRejected(LimitReached refusal) =>
         EnforceRejections.Add(1, new KeyValuePair<string, object?>("feature", refusal.Feature), new KeyValuePair<string, object?>("reason", refusal.Reason.Code()));
+
+    public static void WebhookAttempted(string eventType, Domain.Webhooks.WebhookAttempt attempt)
+    {
+        var outcome = attempt.StatusCode switch
+        {
+            >= 200 and < 300 => "delivered",
+            null => "unreachable",
+            _ => "rejected",
+        };
+        WebhookAttempts.Add(1, new KeyValuePair<string, object?>("event_type", eventType), new KeyValuePair<string, object?>("outcome", outcome));
+        WebhookDuration.Record(attempt.DurationMs / 1000.0, new KeyValuePair<string, object?>("event_type", eventType));
+    }
+
+    public static void WebhookFailed(string eventType) => WebhookFailures.Add(1, new KeyValuePair<string, object?>("event_type", eventType));
 
     public static void TrackingFailed(string feature) => TrackingFailures.Add(1, new KeyValuePair<string, object?>("feature", feature));
 

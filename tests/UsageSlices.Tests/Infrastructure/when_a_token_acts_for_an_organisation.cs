@@ -93,7 +93,7 @@ public sealed class when_a_token_acts_for_an_organisation(AppFixture app) : ApiT
             RoutePatternParameterPart { Name: "orgId" } => "acme",
             RoutePatternParameterPart { Name: "feature" } => "AI_MESSAGES",
             RoutePatternParameterPart { Name: "code" } => "free",
-            RoutePatternParameterPart { Name: "reservationId" } => Guid.Empty.ToString(),
+            RoutePatternParameterPart { Name: "reservationId" or "id" or "deliveryId" } => Guid.Empty.ToString(),
             RoutePatternParameterPart parameter => throw new ShouldAssertException($"No example value for route parameter {{{parameter.Name}}}."),
             _ => throw new ShouldAssertException($"Unexpected route part in {pattern.RawText}."),
         }))));
@@ -106,9 +106,10 @@ public sealed class when_a_token_acts_for_an_organisation(AppFixture app) : ApiT
                 "GET" => x.Get.Url(url),
                 "DELETE" => x.Delete.Url(url),
                 "PUT" => x.Put.Text(body).ToUrl(url),
+                "PATCH" => x.Patch.Text(body).ToUrl(url),
                 _ => x.Post.Text(body).ToUrl(url),
             };
-            if (method is "PUT" or "POST")
+            if (method is "PUT" or "POST" or "PATCH")
                 x.WithRequestHeader("Content-Type", "application/json");
             x.WithBearerToken(token);
             x.StatusCodeShouldBe(status);

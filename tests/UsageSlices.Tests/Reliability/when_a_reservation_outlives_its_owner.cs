@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
 using Shouldly;
@@ -23,12 +21,12 @@ public sealed class when_a_reservation_outlives_its_owner
         var orgId = $"holds-{Guid.NewGuid():N}";
         using var client = new HttpClient { BaseAddress = service.BaseAddress };
         var admin = service.Tokens.Mint("holds-test", null, [Scopes.Admin], TimeSpan.FromHours(1));
-        using (var register = await SendAsync(client, HttpMethod.Put, $"/api/v1/organisations/{orgId}", admin, new { slug = orgId, name = "Holds" }))
+        using (var register = await ServiceProcess.SendAsync(client, HttpMethod.Put, $"/api/v1/organisations/{orgId}", admin, new { slug = orgId, name = "Holds" }))
             register.StatusCode.ShouldBe(HttpStatusCode.Created);
         var token = service.Tokens.Mint("holds-test", orgId, [Scopes.Read, Scopes.Write], TimeSpan.FromHours(1));
 
         JsonNode reserved;
-        using (var reserve = await SendAsync(client, HttpMethod.Post, $"/api/v1/usage/{orgId}/reservations", token,
+        using (var reserve = await ServiceProcess.SendAsync(client, HttpMethod.Post, $"/api/v1/usage/{orgId}/reservations", token,
             new { feature = "AI_MESSAGES", quantity = 40, expiresInSeconds = 2 }))
         {
             reserve.StatusCode.ShouldBe(HttpStatusCode.Created);
@@ -46,7 +44,7 @@ public sealed class when_a_reservation_outlives_its_owner
         await Eventually.WaitUntilAsync(
             async () => await StatusOfAsync((string)reserved["reservationId"]!) == "Expired",
             "The hold was not released after the restart.", TimeSpan.FromSeconds(60));
-        using var check = await SendAsync(client, HttpMethod.Get, $"/api/v1/usage/{orgId}/check/AI_MESSAGES?quantity=50", token, null);
+        using var check = await ServiceProcess.SendAsync(client, HttpMethod.Get, $"/api/v1/usage/{orgId}/check/AI_MESSAGES?quantity=50", token, null);
         var standing = JsonNode.Parse(await check.Content.ReadAsStringAsync(Cancel))!;
         ((long)standing["reserved"]!).ShouldBe(0);
         ((bool)standing["allowed"]!).ShouldBeTrue();
@@ -70,12 +68,5 @@ public sealed class when_a_reservation_outlives_its_owner
             $"select count(*) from {Schema}.mt_events where stream_id like @prefix and type = 'reservation_released'", connection);
         count.Parameters.AddWithValue("prefix", $"{orgId}:%");
         return (long)(await count.ExecuteScalarAsync(Cancel))!;
-    }
-
-    private static Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string url, string token, object? body)
-    {
-        var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client.SendAsync(request, Cancel);
     }
 }

@@ -18,6 +18,8 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
     private const string ValidOverride = """{"limit":500}""";
     private const string ValidReserve = """{"feature":"AI_MESSAGES","quantity":1}""";
     private const string SomeReservation = "/api/v1/usage/acme/reservations/0190a7d8-0000-7000-8000-000000000000";
+    private const string ValidWebhook = """{"url":"http://127.0.0.1:9/hooks"}""";
+    private const string SomeWebhook = "/api/v1/webhooks/0190a7d8-0000-7000-8000-000000000000";
 
     public static TheoryData<HostileRequest> Requests()
     {
@@ -137,6 +139,27 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
         requests.Add(new("release with a read-only token", "DELETE", SomeReservation, null, "acme-read"));
         requests.Add(new("list reservations with another organisation's token", "GET", "/api/v1/usage/acme/reservations", null, "rival"));
 
+        string[] badWebhooks =
+        [
+            "{}", """{"url":"ftp://x.example/"}""", """{"url":"not a url"}""", """{"url":"http://u:p@127.0.0.1/"}""", """{"url":5}""",
+            """{"url":"http://127.0.0.1:9/hooks","eventTypes":["all"]}""", """{"url":"http://127.0.0.1:9/hooks","eventTypes":"usage.threshold.crossed"}""",
+            """{"url":"http://127.0.0.1:9/hooks","orgId":"a:b"}""", """{"url":"http://127.0.0.1:9/hooks","orgId":"ghost"}""",
+            """{"url":"http://127.0.0.1:9/hooks","enabled":false}""", """{"url":"http://127.0.0.1:9/hooks","secret":"whsec_x"}""",
+        ];
+        requests.AddRange(badWebhooks.Select((body, i) => new HostileRequest($"register webhook body {i}: {Shorten(body)}", "POST", "/api/v1/webhooks", body, "admin")));
+        string[] badWebhookPatches = ["""{"orgId":1}""", """{"description":[]}""", """{"enabled":"yes"}""", """{"url":"gopher://x/"}""", """{"secret":"x"}""", "[]"];
+        requests.AddRange(badWebhookPatches.Select((body, i) => new HostileRequest($"change webhook body {i}: {Shorten(body)}", "PATCH", SomeWebhook, body, "admin")));
+        requests.Add(new("register a webhook with a write token", "POST", "/api/v1/webhooks", ValidWebhook, "acme"));
+        requests.Add(new("list webhooks with a read token", "GET", "/api/v1/webhooks", null, "acme-read"));
+        requests.Add(new("get a webhook that does not exist", "GET", SomeWebhook, null, "admin"));
+        requests.Add(new("get a webhook by an id that is not one", "GET", "/api/v1/webhooks/not-a-guid", null, "admin"));
+        requests.Add(new("delete a webhook that does not exist", "DELETE", SomeWebhook, null, "admin"));
+        requests.Add(new("rotate the secret of a webhook that does not exist", "POST", $"{SomeWebhook}/rotate-secret", null, "admin"));
+        requests.Add(new("test a webhook that does not exist", "POST", $"{SomeWebhook}/test", null, "admin"));
+        requests.Add(new("list the deliveries of a webhook that does not exist", "GET", $"{SomeWebhook}/deliveries", null, "admin"));
+        requests.Add(new("retry a delivery that does not exist", "POST", $"{SomeWebhook}/deliveries/{Guid.Empty}/retry", null, "admin"));
+        requests.Add(new("test a webhook with a write token", "POST", $"{SomeWebhook}/test", null, "acme"));
+
         (string Method, string Url, string? Body)[] everyRoute =
         [
             ("PUT", "/api/v1/organisations/acme", ValidRegister), ("GET", "/api/v1/organisations/acme", null), ("POST", "/api/v1/usage/acme/track", ValidTrack),
@@ -146,6 +169,9 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
             ("PUT", "/api/v1/organisations/acme/overrides/AI_MESSAGES", ValidOverride), ("GET", "/api/v1/organisations/acme/overrides", null),
             ("DELETE", "/api/v1/organisations/acme/overrides/AI_MESSAGES", null), ("POST", "/api/v1/usage/acme/reservations", ValidReserve),
             ("GET", "/api/v1/usage/acme/reservations", null), ("POST", $"{SomeReservation}/commit", "{}"), ("DELETE", SomeReservation, null),
+            ("POST", "/api/v1/webhooks", ValidWebhook), ("GET", "/api/v1/webhooks", null), ("GET", SomeWebhook, null), ("PATCH", SomeWebhook, """{"enabled":false}"""),
+            ("DELETE", SomeWebhook, null), ("POST", $"{SomeWebhook}/rotate-secret", null), ("POST", $"{SomeWebhook}/test", null),
+            ("GET", $"{SomeWebhook}/deliveries", null), ("POST", $"{SomeWebhook}/deliveries/{Guid.Empty}/retry", null),
         ];
         foreach (var (method, url, body) in everyRoute)
         {

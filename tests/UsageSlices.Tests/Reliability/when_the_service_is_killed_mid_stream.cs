@@ -26,7 +26,7 @@ public sealed class when_the_service_is_killed_mid_stream
         var orgId = $"crash-{Guid.NewGuid():N}";
         using var client = new HttpClient { BaseAddress = service.BaseAddress };
         var admin = service.Tokens.Mint("crash-test", null, [Scopes.Admin], TimeSpan.FromHours(1));
-        using (var register = await Send(client, HttpMethod.Put, $"/api/v1/organisations/{orgId}", admin, new { slug = orgId, name = "Crash", tier = "business" }))
+        using (var register = await ServiceProcess.SendAsync(client, HttpMethod.Put, $"/api/v1/organisations/{orgId}", admin, new { slug = orgId, name = "Crash", tier = "business" }))
             register.StatusCode.ShouldBe(HttpStatusCode.Created);
 
         var token = service.Tokens.Mint("crash-test", orgId, [Scopes.Read, Scopes.Write], TimeSpan.FromHours(1));
@@ -88,7 +88,7 @@ public sealed class when_the_service_is_killed_mid_stream
             await Task.Delay(200, Cancel);
         }
 
-        using var check = await Send(client, HttpMethod.Get, $"/api/v1/usage/{orgId}/check/AI_MESSAGES", token, null);
+        using var check = await ServiceProcess.SendAsync(client, HttpMethod.Get, $"/api/v1/usage/{orgId}/check/AI_MESSAGES", token, null);
         var body = JsonNode.Parse(await check.Content.ReadAsStringAsync(Cancel))!;
         return (long)body["used"]!;
     }
@@ -100,12 +100,5 @@ public sealed class when_the_service_is_killed_mid_stream
         await using var count = new NpgsqlCommand($"select count(*) from {Schema}.mt_events where stream_id like @prefix", connection);
         count.Parameters.AddWithValue("prefix", $"{orgId}:%");
         return (long)(await count.ExecuteScalarAsync(Cancel))!;
-    }
-
-    private static Task<HttpResponseMessage> Send(HttpClient client, HttpMethod method, string url, string token, object? body)
-    {
-        var request = new HttpRequestMessage(method, url) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client.SendAsync(request, Cancel);
     }
 }

@@ -41,6 +41,8 @@ public sealed class AppFixture : IAsyncLifetime
             builder.UseEnvironment("Development");
             builder.UseSetting("ConnectionStrings:Postgres", ConnectionString);
             builder.UseSetting("Database:Schema", Schema);
+            // Webhook retries a test can wait for; the default schedule starts at 5 s and ends after a day.
+            builder.UseSetting("Webhooks:RetrySchedule", "1s,1s,1s");
             foreach (var (key, value) in settings ?? new Dictionary<string, string>())
                 builder.UseSetting(key, value);
             builder.ConfigureServices(services =>

@@ -15,7 +15,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> output = new();
     private Process? process;
 
-    public ServiceProcess(string schema, string? connectionString = null, string? signingKey = null)
+    /// <param name="settings">More configuration, as environment variables (<c>Webhooks__AllowPrivateNetworks</c>).</param>
+    public ServiceProcess(string schema, string? connectionString = null, string? signingKey = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         SigningKey = signingKey ?? Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48));
         BaseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
@@ -29,6 +30,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             ["ASPNETCORE_URLS"] = BaseAddress.ToString(),
             ["Management__Urls"] = ManagementAddress.ToString(),
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            environment[key] = value;
     }
 
     public string SigningKey { get; }
@@ -115,6 +118,14 @@ public sealed class ServiceProcess : IAsyncDisposable
         var error = command.StandardError.ReadToEndAsync();
         await command.WaitForExitAsync();
         return (command.ExitCode, await output + await error);
+    }
+
+    /// <summary>One call to a service process, as a product makes it: JSON body (if any) and a bearer token.</summary>
+    public static Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string url, string token, object? body)
+    {
+        var request = new HttpRequestMessage(method, url) { Content = body is null ? null : System.Net.Http.Json.JsonContent.Create(body) };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client.SendAsync(request, TestContext.Current.CancellationToken);
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever was in memory is gone.</summary>

@@ -2,7 +2,9 @@ using FluentValidation;
 using Marten;
 using UsageSlices.Domain;
 using UsageSlices.Domain.Usage;
+using UsageSlices.Domain.Webhooks;
 using UsageSlices.Infrastructure;
+using Wolverine;
 
 namespace UsageSlices.Features.ReleasingReservations;
 
@@ -55,16 +57,20 @@ public static class ReservationExpiryDueHandler
 {
     public const string LocalQueue = "reservation-expiries";
 
-    public static void RouteReservationExpiries(this Wolverine.WolverineOptions options) =>
+    public static void RouteReservationExpiries(this WolverineOptions options) =>
         options.PublishMessage<ReservationExpiryDue>().ToLocalQueue(LocalQueue).UseDurableInbox();
 
-    public static async Task Handle(ReservationExpiryDue message, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
+    /// <summary>The <c>reservation.expired</c> webhook event goes out through the outbox of the same transaction.</summary>
+    public static async Task<OutgoingMessages> Handle(ReservationExpiryDue message, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
     {
         if (await session.LoadAsync<Reservation>(message.ReservationId, cancellation) is not { Status: ReservationStatus.Active } reservation)
-            return;
+            return [];
         var hold = await session.LockAsync(reservation, alsoLock: null, cancellation);
-        if (hold.Reservation.Status == ReservationStatus.Active)
-            session.Release(hold, ReservationStatus.Expired, Caller.ServiceSubject, time.GetUtcNow());
+        if (hold.Reservation.Status != ReservationStatus.Active)
+            return [];
+        var now = time.GetUtcNow();
+        session.Release(hold, ReservationStatus.Expired, Caller.ServiceSubject, now);
+        return [WebhookEventRaised.ReservationExpired(hold.Reservation, now)];
     }
 }
 
