@@ -155,6 +155,23 @@ public abstract class ApiTest(AppFixture app) : IAsyncLifetime
         return JsonNode.Parse(text)!.AsObject();
     }
 
+    /// <summary>
+    /// Sends a request built by <paramref name="send"/> (with <paramref name="token"/>, or none) and expects a refusal with
+    /// that status: a problem+json body, except for a 401, which the authentication handler answers.
+    /// </summary>
+    protected async Task SendRefusedAsync(Action<Scenario> send, string? token, int status)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            send(x);
+            if (token is not null)
+                x.WithBearerToken(token);
+            x.StatusCodeShouldBe(status);
+        });
+        if (status != 401)
+            await ProblemOf(result, status);
+    }
+
     /// <summary>GETs <paramref name="url"/> (with <paramref name="token"/>, or none), expects a problem with that status, returns it.</summary>
     protected async Task<JsonObject> GetProblemAsync(string url, string? token, int status)
     {

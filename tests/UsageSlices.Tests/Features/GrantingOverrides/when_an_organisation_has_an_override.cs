@@ -219,19 +219,6 @@ public sealed class when_an_organisation_has_an_override(AppFixture app) : ApiTe
         (await DatabaseSnapshot.TakeAsync(AppFixture.Schema, Cancel)).ShouldBe(before);
     }
 
-    private async Task SendRefusedAsync(Action<Alba.Scenario> send, string? token, int status)
-    {
-        var result = await Host.Scenario(x =>
-        {
-            send(x);
-            if (token is not null)
-                x.WithBearerToken(token);
-            x.StatusCodeShouldBe(status);
-        });
-        if (status != 401)
-            await ProblemOf(result, status);
-    }
-
     private async Task<JsonNode> FeatureOnLimitsPageAsync(string orgId, string feature)
     {
         var limits = await BodyOf(await Host.Scenario(x => { x.Get.Url($"/api/v1/usage/{orgId}/limits"); x.WithBearerToken(TokenFor(orgId)); }));
