@@ -122,6 +122,29 @@ growth_seconds=$(awk -v a="$(date +%s.%N)" -v b="$growth_start" 'BEGIN { printf 
 big_used=$(curl -sf "$service/api/v1/usage/bench-big/check/AI_MESSAGES" -H "$auth" | sed -n 's/.*"used":\([0-9]*\).*/\1/p')
 measure check_1k_events $service read.lua TOKEN="$token" ORG=bench-small
 measure check_1m_events $service read.lua TOKEN="$token" ORG=bench-big
+
+echo "== History, the event log and export with 1,000 and 1,000,000 events =="
+history='history?feature=AI_MESSAGES&granularity=hour'
+measure history_1k_events $service get.lua TOKEN="$token" GET_PATH="/api/v1/usage/bench-small/$history"
+measure history_1m_events $service get.lua TOKEN="$token" GET_PATH="/api/v1/usage/bench-big/$history"
+# The deep page is reached as a client reaches it: 999 pages of 1,000, each cursor taken from the page before.
+cursor_of() { sed -n 's/.*"nextCursor":"\([^"]*\)".*/\1/p'; }
+cursor=""
+for _ in $(seq 1 999); do
+  cursor=$(curl -sf "$service/api/v1/usage/bench-big/events?limit=1000${cursor:+&cursor=$cursor}" -H "$auth" | cursor_of)
+done
+measure events_first_page $service get.lua TOKEN="$token" GET_PATH="/api/v1/usage/bench-big/events?limit=100"
+measure events_deep_page $service get.lua TOKEN="$token" GET_PATH="/api/v1/usage/bench-big/events?limit=100&cursor=$cursor"
+deep_events=$(curl -sf "$service/api/v1/usage/bench-big/events?limit=1000&cursor=$cursor" -H "$auth" | grep -o '"eventId"' | wc -l)
+# Everything recorded while bench-big's million events were written, streamed to a file.
+export_from=$(date -u -d "@${growth_start%.*}" +%Y-%m-%dT%H:%M:%SZ)
+export_to=$(date -u -d "+1 minute" +%Y-%m-%dT%H:%M:%SZ)
+export_start=$(date +%s.%N)
+curl -sf "$service/api/v1/usage/export?from=$export_from&to=$export_to" -H "$auth" -o "$out/export.ndjson"
+export_seconds=$(awk -v a="$(date +%s.%N)" -v b="$export_start" 'BEGIN { printf "%.2f", a - b }')
+export_events=$(wc -l < "$out/export.ndjson")
+export_mb=$(awk -v b="$(stat -c %s "$out/export.ndjson")" 'BEGIN { printf "%.0f", b / 1048576 }')
+rm -f "$out/export.ndjson"
 rss=$(rss_peak_mb $service_pid)
 kill $service_pid; wait $service_pid 2>/dev/null || true
 
@@ -141,6 +164,9 @@ row() { # name, label, rate, baseline name, target op, target
 }
 batch_events=$(awk -v ok="$(field batch ok)" -v s="$(field batch seconds)" 'BEGIN { printf "%.0f", ok * 1000 / s }')
 growth_ratio=$(ratio "$(field check_1m_events p50_ms)" "$(field check_1k_events p50_ms)")
+history_ratio=$(ratio "$(field history_1m_events p50_ms)" "$(field history_1k_events p50_ms)")
+deep_ratio=$(ratio "$(field events_deep_page p50_ms)" "$(field events_first_page p50_ms)")
+export_rate=$(awk -v n="$export_events" -v s="$export_seconds" 'BEGIN { printf "%.0f", n / s }')
 {
   cat <<HEADER
 # Benchmarks
@@ -177,6 +203,9 @@ HEADER
 | enforce mode on the hot organisation: over-admission | used $hot_used of limit $hot_limit after $(field track_enforce_hot ok) × 200 and $(field track_enforce_hot payment) × 402 | used = limit, never above | $([ "$hot_used" = "$hot_limit" ] && echo met || echo "**not met**") |
 | check p50 with 1,000,000 events ÷ with 1,000 events | $(field check_1m_events p50_ms) ms ÷ $(field check_1k_events p50_ms) ms = $growth_ratio | ≤ 1.2 | $(verdict "$growth_ratio" "<=" 1.2) |
 | events behind the 1,000,000 check | $big_used (written in ${growth_seconds%.*} s by 1,000 batch calls, 4 at a time) | 1,000,000 | $([ "$big_used" = 1000000 ] && echo met || echo "**not met**") |
+| history (hourly buckets of the period) p50 with 1,000,000 events ÷ with 1,000 events | $(field history_1m_events p50_ms) ms ÷ $(field history_1k_events p50_ms) ms = $history_ratio ($(field history_1m_events rps) and $(field history_1k_events rps) req/s) | ≤ 2 | $(verdict "$history_ratio" "<=" 2) |
+| event log p50, the page after 999,000 events ÷ the first page (100 events each, 1,000,000 in all) | $(field events_deep_page p50_ms) ms ÷ $(field events_first_page p50_ms) ms = $deep_ratio ($(field events_deep_page rps) and $(field events_first_page rps) req/s; the deep cursor still had $deep_events events below it) | ≤ 1.5 | $(verdict "$deep_ratio" "<=" 1.5) |
+| export, NDJSON, one connection (events/s) | $export_rate ($export_events events, $export_mb MB in $export_seconds s) | — | |
 | service peak RSS (VmHWM) | $rss MB | ≤ 300 MB | $(verdict "$rss" "<=" 300) |
 
 Baselines: bare Kestrel \`GET /ping\` (\`bench/KestrelBaseline\`, same host builder and server) $(field kestrel rps) req/s;

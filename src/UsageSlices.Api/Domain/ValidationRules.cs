@@ -44,4 +44,26 @@ public static class ValidationRules
             .Must(properties => properties is null || properties.All(p => p.Key.Length is > 0 and <= MaxPropertyKeyLength
                 && p.Value is { Length: <= MaxPropertyValueLength } && HasNoControlCharacters(p.Key) && HasNoControlCharacters(p.Value)))
             .WithMessage($"A property has a key of 1-{MaxPropertyKeyLength} characters and a string value of at most {MaxPropertyValueLength}, without control characters.");
+
+    /// <summary>A time range's rules: each end within the years a range may name, and from before to when both are given.</summary>
+    public static void RangeRules<T>(this AbstractValidator<T> validator)
+        where T : ITimeRange
+    {
+        validator.RuleFor(x => x.From).Must(IsWithinRange!).When(x => x.From is not null)
+            .WithMessage($"from is an ISO 8601 time from {Usage.UsageBuckets.Earliest:yyyy} to {Usage.UsageBuckets.Latest:yyyy}.");
+        validator.RuleFor(x => x.To).Must(IsWithinRange!).When(x => x.To is not null)
+            .WithMessage($"to is an ISO 8601 time from {Usage.UsageBuckets.Earliest:yyyy} to {Usage.UsageBuckets.Latest:yyyy}.");
+        validator.RuleFor(x => x.To).Must((range, to) => to > range.From).When(x => x.From is not null && x.To is not null)
+            .WithMessage("to must be after from: the range is [from, to).");
+    }
+
+    private static bool IsWithinRange(DateTimeOffset? at) => at >= Usage.UsageBuckets.Earliest && at <= Usage.UsageBuckets.Latest;
+}
+
+/// <summary>A request for a range of time [From, To), either end defaulted when left out.</summary>
+public interface ITimeRange
+{
+    DateTimeOffset? From { get; }
+
+    DateTimeOffset? To { get; }
 }

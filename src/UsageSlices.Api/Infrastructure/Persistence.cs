@@ -86,6 +86,7 @@ public static class Persistence
             options.Events.StreamIdentity = StreamIdentity.AsString;
             options.Projections.Add<OrganisationProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
             options.Projections.Add<UsageCounterProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
+            options.Projections.Add(new UsageHistoryProjection(schema), JasperFx.Events.Projections.ProjectionLifecycle.Inline);
 
             options.Schema.For<Organisation>().UniqueIndex(organisation => organisation.Slug);
             options.Schema.For<UsageFeature>().Identity(feature => feature.Code);
@@ -94,9 +95,10 @@ public static class Persistence
             options.Schema.For<LimitOverride>().Index(o => o.OrgId);
             options.Schema.For<Reservation>().Index(r => r.OrgId);
             options.Schema.For<ReservationKey>();
+            options.Schema.For<CorrectionKey>();
             options.Schema.For<WebhookEndpoint>();
             options.Schema.For<WebhookDelivery>().Index(d => d.WebhookId);
-            options.Storage.Add(new RunbookViews(schema));
+            options.Storage.Add(new ReadModelSchema(schema));
             options.Listeners.Add(new UsageMetricsListener());
         })
             .UseLightweightSessions()

@@ -8,16 +8,25 @@ using Weasel.Postgresql;
 namespace UsageSlices.Infrastructure;
 
 /// <summary>
+/// The tables and views of the service's own SQL beside Marten's: the read side of history, then the runbook's views,
+/// one of which reads it. One feature, so that they are applied in this order: Marten applies the features added with
+/// <c>Storage.Add</c> after its document and event tables, but in no set order among themselves.
+/// </summary>
+public sealed class ReadModelSchema(string schema) : FeatureSchemaBase("ReadModels", new PostgresqlMigrator())
+{
+    protected override IEnumerable<ISchemaObject> schemaObjects() => [.. UsageHistoryTables.For(schema), .. RunbookViews.For(schema)];
+}
+
+/// <summary>
 /// Read-only views named like the tables of the Node system this replaces, so that its runbook's monitoring SQL
 /// (<c>SELECT COUNT(*) FROM usage_events WHERE created_at &gt; …</c>) runs unchanged, and the database's default
 /// search path, so that it runs unqualified for any role that may read the views, whatever the role is named. They
 /// are a feature of the schema Marten manages, so <c>db-apply</c>, <c>db-patch</c>, <c>db-assert</c> and start-up
-/// handle them with everything else; added with <c>Storage.Add</c>, they are applied after the document and event
-/// tables they read.
+/// handle them with everything else.
 /// </summary>
-public sealed class RunbookViews(string schema) : FeatureSchemaBase("RunbookViews", new PostgresqlMigrator())
+public static class RunbookViews
 {
-    protected override IEnumerable<ISchemaObject> schemaObjects() =>
+    public static IEnumerable<ISchemaObject> For(string schema) =>
     [
         new RunbookView(schema, "organisations", $"""
             SELECT id,
@@ -34,14 +43,16 @@ public sealed class RunbookViews(string schema) : FeatureSchemaBase("RunbookView
                    data ->> 'currency' AS currency
             FROM {schema}.mt_doc_subscriptiontier
             """),
+        // From the event log, whose recorded_at is indexed (the runbook counts the last hour): usage only, as the
+        // Node system's table held; corrections are in the event log and the API's history.
         new RunbookView(schema, "usage_events", $"""
-            SELECT id,
-                   data ->> 'orgId' AS organisation_id,
-                   data ->> 'feature' AS feature,
-                   (data ->> 'quantity')::bigint AS quantity,
-                   timestamp AS created_at
-            FROM {schema}.mt_events
-            WHERE type = 'usage_recorded'
+            SELECT event_id AS id,
+                   org_id AS organisation_id,
+                   feature,
+                   quantity,
+                   recorded_at AS created_at
+            FROM {schema}.{UsageHistoryTables.EventLog}
+            WHERE type = 'usage'
             """),
         new DatabaseSearchPath(schema),
     ];

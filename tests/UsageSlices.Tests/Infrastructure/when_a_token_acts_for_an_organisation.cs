@@ -93,7 +93,7 @@ public sealed class when_a_token_acts_for_an_organisation(AppFixture app) : ApiT
             RoutePatternParameterPart { Name: "orgId" } => "acme",
             RoutePatternParameterPart { Name: "feature" } => "AI_MESSAGES",
             RoutePatternParameterPart { Name: "code" } => "free",
-            RoutePatternParameterPart { Name: "reservationId" or "id" or "deliveryId" } => Guid.Empty.ToString(),
+            RoutePatternParameterPart { Name: "reservationId" or "id" or "deliveryId" or "eventId" } => Guid.Empty.ToString(),
             RoutePatternParameterPart parameter => throw new ShouldAssertException($"No example value for route parameter {{{parameter.Name}}}."),
             _ => throw new ShouldAssertException($"Unexpected route part in {pattern.RawText}."),
         }))));

@@ -43,6 +43,8 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
             "/api/v1/usage/{orgId}/limits", "/api/v1/usage/{orgId}/tier", "/api/v1/tiers", "/api/v1/tiers/{code}", "/api/v1/features",
             "/api/v1/organisations/{orgId}/overrides", "/api/v1/organisations/{orgId}/overrides/{feature}",
             "/api/v1/usage/{orgId}/reservations", "/api/v1/usage/{orgId}/reservations/{reservationId}", "/api/v1/usage/{orgId}/reservations/{reservationId}/commit",
+            "/api/v1/usage/{orgId}/events", "/api/v1/usage/{orgId}/history", "/api/v1/usage/{orgId}/corrections",
+            "/api/v1/usage/{orgId}/events/{eventId}/void", "/api/v1/usage/export",
             "/api/v1/webhooks", "/api/v1/webhooks/{id}", "/api/v1/webhooks/{id}/rotate-secret", "/api/v1/webhooks/{id}/test",
             "/api/v1/webhooks/{id}/deliveries", "/api/v1/webhooks/{id}/deliveries/{deliveryId}/retry",
         ], ignoreOrder: true);
@@ -55,7 +57,7 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
         var document = JsonNode.Parse(await result.ReadAsTextAsync())!;
 
         var operations = document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject().Select(op => (Name: $"{op.Key} {path.Key}", Operation: op.Value!))).ToList();
-        operations.Count.ShouldBe(28);
+        operations.Count.ShouldBe(33);
         foreach (var (name, operation) in operations)
         {
             var responses = operation["responses"]!.AsObject();

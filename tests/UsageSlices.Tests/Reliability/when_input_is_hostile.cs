@@ -1,5 +1,6 @@
 using System.Text;
 using Shouldly;
+using UsageSlices.Features.ListingUsageEvents;
 using UsageSlices.Infrastructure;
 using UsageSlices.Tests.Support;
 
@@ -20,6 +21,9 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
     private const string SomeReservation = "/api/v1/usage/acme/reservations/0190a7d8-0000-7000-8000-000000000000";
     private const string ValidWebhook = """{"url":"http://127.0.0.1:9/hooks"}""";
     private const string SomeWebhook = "/api/v1/webhooks/0190a7d8-0000-7000-8000-000000000000";
+    private const string ValidCorrection = """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"c"}""";
+    private const string SomeEvent = "/api/v1/usage/acme/events/0190a7d8-0000-7000-8000-000000000000";
+    private const string SomeRange = "from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z";
 
     public static TheoryData<HostileRequest> Requests()
     {
@@ -38,6 +42,9 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
             requests.Add(new($"list overrides id {id}", "GET", $"/api/v1/organisations/{id}/overrides", null, "admin"));
             requests.Add(new($"reserve id {id}", "POST", $"/api/v1/usage/{id}/reservations", ValidReserve, "admin"));
             requests.Add(new($"list reservations id {id}", "GET", $"/api/v1/usage/{id}/reservations", null, "admin"));
+            requests.Add(new($"list events id {id}", "GET", $"/api/v1/usage/{id}/events", null, "admin"));
+            requests.Add(new($"history id {id}", "GET", $"/api/v1/usage/{id}/history?feature=AI_MESSAGES", null, "admin"));
+            requests.Add(new($"correct id {id}", "POST", $"/api/v1/usage/{id}/corrections", ValidCorrection, "admin"));
         }
 
         string[] badTracks =
@@ -160,6 +167,71 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
         requests.Add(new("retry a delivery that does not exist", "POST", $"{SomeWebhook}/deliveries/{Guid.Empty}/retry", null, "admin"));
         requests.Add(new("test a webhook with a write token", "POST", $"{SomeWebhook}/test", null, "acme"));
 
+        // The event log's cursor: junk, one made for other filters, and a real one with its checksum altered.
+        var position = new EventCursor(new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero), Guid.Empty);
+        var forScans = position.Encode(new ListUsageEvents("acme", "DOCUMENT_SCANS", null, null, null, null).Query);
+        var forAll = position.Encode(new ListUsageEvents("acme", null, null, null, null, null).Query);
+        var altered = forAll[..^1] + (forAll[^1] == 'A' ? 'B' : 'A');
+        string[] badEventQueries =
+        [
+            "cursor=AAAA", $"cursor={new string('A', 43)}", $"cursor={forScans}", $"cursor={altered}", $"cursor={forAll}%00", "cursor=%F0%9F%98%80",
+            "limit=0", "limit=-1", "limit=1001", "limit=abc", "limit=99999999999", "feature=ai_messages", "feature=NOPE",
+            "from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", "from=2026-12-01T00:00:00Z&to=2026-12-01T00:00:00Z", "from=yesterday",
+            "from=0001-01-01T00:00:00Z", "to=9999-12-31T23:59:59Z", "to=1999-01-01T00:00:00Z",
+        ];
+        requests.AddRange(badEventQueries.Select(query => new HostileRequest($"list events ?{query}", "GET", $"/api/v1/usage/acme/events?{query}", null)));
+        requests.Add(new("list events with another organisation's token", "GET", "/api/v1/usage/acme/events", null, "rival"));
+        requests.Add(new("list events of an organisation that does not exist", "GET", "/api/v1/usage/nobody/events", null, "admin"));
+
+        string[] badHistoryQueries =
+        [
+            "", "feature=", "feature=NOPE", "feature=API_ACCESS&granularity=minute", "feature=AI_MESSAGES&granularity=HOUR",
+            "feature=AI_MESSAGES&granularity=hour&from=2025-01-01T00:00:00Z&to=2026-02-20T16:00:00Z",
+            "feature=AI_MESSAGES&granularity=day&from=1990-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "feature=AI_MESSAGES&from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", "feature=AI_MESSAGES&groupBy=model",
+            "feature=AI_MESSAGES&groupBy=", "feature=AI_MESSAGES&groupBy=%07", $"feature=AI_MESSAGES&groupBy={new string('k', 65)}",
+            "feature=AI_MESSAGES&from=not-a-time", "feature=AI_MESSAGES&to=2300-01-01T00:00:00Z",
+        ];
+        requests.AddRange(badHistoryQueries.Select(query => new HostileRequest($"history ?{query}", "GET", $"/api/v1/usage/acme/history?{query}", null)));
+        requests.Add(new("history with another organisation's token", "GET", "/api/v1/usage/acme/history?feature=AI_MESSAGES", null, "rival"));
+
+        string[] badCorrections =
+        [
+            "{}", "null", "[]", """{"feature":"AI_MESSAGES","quantity":0,"occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":"1","occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1000000001,"occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":-100,"occurredAt":"2026-11-20T10:00:00Z","reason":"below zero","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"2999-01-01T00:00:00Z","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"1900-01-01T00:00:00Z","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"yesterday","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","reason":"","idempotencyKey":"c"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","reason":"bell","idempotencyKey":"c"}""",
+            "{\"feature\":\"AI_MESSAGES\",\"quantity\":1,\"occurredAt\":\"2026-11-20T10:00:00Z\",\"reason\":\"" + new string('r', 501) + "\",\"idempotencyKey\":\"c\"}",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","reason":"r"}""",
+            """{"feature":"AI_MESSAGES","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"line\nbreak"}""",
+            """{"feature":"API_ACCESS","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"NOPE","quantity":1,"occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"c"}""",
+            """{"feature":"TEAM_MEMBERS","quantity":-1,"occurredAt":"2026-11-20T10:00:00Z","reason":"r","idempotencyKey":"c"}""",
+        ];
+        requests.AddRange(badCorrections.Select((body, i) => new HostileRequest($"correction body {i}: {Shorten(body)}", "POST", "/api/v1/usage/acme/corrections", body, "admin")));
+        requests.Add(new("correct with the organisation's own token", "POST", "/api/v1/usage/acme/corrections", ValidCorrection, "acme"));
+        requests.Add(new("correct an organisation that does not exist", "POST", "/api/v1/usage/nobody/corrections", ValidCorrection, "admin"));
+        requests.Add(new("void an event that does not exist", "POST", $"{SomeEvent}/void", """{"reason":"r"}""", "admin"));
+        requests.Add(new("void an event id that is not one", "POST", "/api/v1/usage/acme/events/not-a-guid/void", """{"reason":"r"}""", "admin"));
+        requests.Add(new("void without a reason", "POST", $"{SomeEvent}/void", "{}", "admin"));
+        requests.Add(new("void with a null body", "POST", $"{SomeEvent}/void", "null", "admin"));
+        requests.Add(new("void with the organisation's own token", "POST", $"{SomeEvent}/void", """{"reason":"r"}""", "acme"));
+
+        string[] badExports =
+        [
+            "", "from=2026-11-01T00:00:00Z", "to=2026-12-01T00:00:00Z", "from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+            $"{SomeRange}&format=xml", $"{SomeRange}&format=CSV", "from=yesterday&to=2026-12-01T00:00:00Z", "from=0001-01-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+        ];
+        requests.AddRange(badExports.Select(query => new HostileRequest($"export ?{query}", "GET", $"/api/v1/usage/export?{query}", null, "admin")));
+        requests.Add(new("export with a write token", "GET", $"/api/v1/usage/export?{SomeRange}", null, "acme"));
+
         (string Method, string Url, string? Body)[] everyRoute =
         [
             ("PUT", "/api/v1/organisations/acme", ValidRegister), ("GET", "/api/v1/organisations/acme", null), ("POST", "/api/v1/usage/acme/track", ValidTrack),
@@ -172,6 +244,9 @@ public sealed class when_input_is_hostile(AppFixture app) : ApiTest(app)
             ("POST", "/api/v1/webhooks", ValidWebhook), ("GET", "/api/v1/webhooks", null), ("GET", SomeWebhook, null), ("PATCH", SomeWebhook, """{"enabled":false}"""),
             ("DELETE", SomeWebhook, null), ("POST", $"{SomeWebhook}/rotate-secret", null), ("POST", $"{SomeWebhook}/test", null),
             ("GET", $"{SomeWebhook}/deliveries", null), ("POST", $"{SomeWebhook}/deliveries/{Guid.Empty}/retry", null),
+            ("GET", "/api/v1/usage/acme/events", null), ("GET", "/api/v1/usage/acme/history?feature=AI_MESSAGES", null),
+            ("POST", "/api/v1/usage/acme/corrections", ValidCorrection), ("POST", $"{SomeEvent}/void", """{"reason":"r"}"""),
+            ("GET", $"/api/v1/usage/export?{SomeRange}", null),
         ];
         foreach (var (method, url, body) in everyRoute)
         {

@@ -64,6 +64,14 @@ public sealed class AppFixture : IAsyncLifetime
         var store = Host.Services.GetRequiredService<IDocumentStore>();
         await store.Advanced.Clean.DeleteAllDocumentsAsync();
         await store.Advanced.Clean.DeleteAllEventDataAsync();
+        // The read side of history is the service's own SQL, which Marten's clean-up does not know.
+        await using (var session = store.LightweightSession())
+        {
+            var schema = store.Options.DatabaseSchemaName;
+            session.QueueSqlCommand($"TRUNCATE {schema}.{UsageHistoryTables.EventLog}, {schema}.{UsageHistoryTables.Hourly}");
+            await session.SaveChangesAsync();
+        }
+
         await CatalogSeed.AddMissingAsync(store, CancellationToken.None);
     }
 

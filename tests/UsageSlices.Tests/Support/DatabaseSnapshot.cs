@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace UsageSlices.Tests.Support;
 
-/// <summary>A fingerprint of every row the service keeps (documents, events, streams): equal snapshots mean nothing changed.</summary>
+/// <summary>A fingerprint of every row the service keeps (documents, events, streams, the read side of history): equal snapshots mean nothing changed.</summary>
 public static class DatabaseSnapshot
 {
     public static async Task<IReadOnlyDictionary<string, string>> TakeAsync(string schema, CancellationToken cancellation)
@@ -12,7 +12,7 @@ public static class DatabaseSnapshot
         var tables = new List<string>();
         await using (var list = new NpgsqlCommand(
             "select table_name from information_schema.tables where table_schema = @schema and table_type = 'BASE TABLE' " +
-            "and table_name like 'mt_%' and table_name <> 'mt_event_progression' order by table_name", connection))
+            "and (table_name like 'mt_%' or table_name like 'usage_%') and table_name <> 'mt_event_progression' order by table_name", connection))
         {
             list.Parameters.AddWithValue("schema", schema);
             await using var reader = await list.ExecuteReaderAsync(cancellation);

@@ -128,6 +128,13 @@ public sealed class ServiceProcess : IAsyncDisposable
         return client.SendAsync(request, TestContext.Current.CancellationToken);
     }
 
+    /// <summary>The process's resident set size now, from <c>/proc</c>: what the operating system gives it, heap and all.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{process!.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever was in memory is gone.</summary>
     public void Kill()
     {

@@ -45,8 +45,11 @@ public sealed record TrackUsage(
     }
 }
 
-/// <summary>The ledger's answer to one track call: where the organisation stands on the feature once it is recorded.</summary>
-public sealed record TrackUsageReply(
+/// <summary>
+/// The ledger's answer to one track call: where the organisation stands on the feature once it is recorded. Not
+/// sealed: a commit and a correction answer the same, with their own id beside it.
+/// </summary>
+public record TrackUsageReply(
     string OrgId,
     string Feature,
     long Quantity,

@@ -52,28 +52,32 @@ public sealed class UsageCounter
 
 public partial class UsageCounterProjection : SingleStreamProjection<UsageCounter, string>
 {
-    public static UsageCounter Create(IEvent<UsageRecorded> recorded) => new()
-    {
-        Id = recorded.StreamKey!,
-        OrgId = recorded.Data.OrgId,
-        Feature = recorded.Data.Feature,
-        Used = recorded.Data.Quantity,
-        PeriodStart = recorded.Data.PeriodStart,
-        PeriodEnd = recorded.Data.PeriodEnd,
-    };
+    public static UsageCounter Create(IEvent<UsageRecorded> recorded) =>
+        Start(recorded.StreamKey!, recorded.Data.OrgId, recorded.Data.Feature, recorded.Data.PeriodStart, recorded.Data.PeriodEnd, used: recorded.Data.Quantity);
 
-    public static UsageCounter Create(IEvent<UsageReserved> reserved) => new()
-    {
-        Id = reserved.StreamKey!,
-        OrgId = reserved.Data.OrgId,
-        Feature = reserved.Data.Feature,
-        Reserved = reserved.Data.Quantity,
-        PeriodStart = reserved.Data.PeriodStart,
-        PeriodEnd = reserved.Data.PeriodEnd,
-    };
+    /// <summary>A correction of a period nothing was counted in yet (a positive one: the ledger refuses going below 0).</summary>
+    public static UsageCounter Create(IEvent<UsageCorrected> corrected) =>
+        Start(corrected.StreamKey!, corrected.Data.OrgId, corrected.Data.Feature, corrected.Data.PeriodStart, corrected.Data.PeriodEnd, used: corrected.Data.Quantity);
+
+    public static UsageCounter Create(IEvent<UsageReserved> reserved) =>
+        Start(reserved.StreamKey!, reserved.Data.OrgId, reserved.Data.Feature, reserved.Data.PeriodStart, reserved.Data.PeriodEnd, reserved: reserved.Data.Quantity);
+
+    private static UsageCounter Start(
+        string stream, string orgId, string feature, DateTimeOffset? periodStart, DateTimeOffset? periodEnd, long used = 0, long reserved = 0) => new()
+        {
+            Id = stream,
+            OrgId = orgId,
+            Feature = feature,
+            Used = used,
+            Reserved = reserved,
+            PeriodStart = periodStart,
+            PeriodEnd = periodEnd,
+        };
 
     /// <remarks>Checked: the ledger refuses a call that would overflow, so an overflow here is a bug that must fail the transaction.</remarks>
     public static void Apply(UsageRecorded recorded, UsageCounter counter) => counter.Used = checked(counter.Used + recorded.Quantity);
+
+    public static void Apply(UsageCorrected corrected, UsageCounter counter) => counter.Used = checked(counter.Used + corrected.Quantity);
 
     public static void Apply(UsageReserved reserved, UsageCounter counter) => counter.Reserved = checked(counter.Reserved + reserved.Quantity);
 

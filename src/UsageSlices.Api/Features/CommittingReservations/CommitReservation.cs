@@ -30,24 +30,12 @@ public sealed record CommitReservation(string OrgId, Guid ReservationId, long? Q
 }
 
 /// <summary>A commit answers like a track, with the reservation it ended.</summary>
-public sealed record CommitReservationReply(
-    Guid ReservationId,
-    string OrgId,
-    string Feature,
-    long Quantity,
-    Guid EventId,
-    bool Duplicate,
-    long Used,
-    long? Limit,
-    long? Remaining,
-    bool Unlimited,
-    bool OverLimit,
-    DateTimeOffset? PeriodStart,
-    DateTimeOffset? PeriodEnd)
+public sealed record CommitReservationReply : TrackUsageReply
 {
-    public static CommitReservationReply Of(Guid reservationId, TrackUsageReply track) => new(
-        reservationId, track.OrgId, track.Feature, track.Quantity, track.EventId, track.Duplicate, track.Used, track.Limit,
-        track.Remaining, track.Unlimited, track.OverLimit, track.PeriodStart, track.PeriodEnd);
+    public CommitReservationReply(Guid reservationId, TrackUsageReply track)
+        : base(track) => ReservationId = reservationId;
+
+    public Guid ReservationId { get; init; }
 }
 
 public static class CommitReservationHandler
@@ -106,7 +94,7 @@ public static class CommitReservationHandler
         reservation.EndedAt = now;
         reservation.Commit = decision.Value.Reply;
         session.Store(reservation);
-        return CommitReservationReply.Of(reservation.Id, decision.Value.Reply);
+        return new CommitReservationReply(reservation.Id, decision.Value.Reply);
     }
 
     private static Refusal NotFound(CommitReservation command) =>
@@ -115,7 +103,7 @@ public static class CommitReservationHandler
     /// <summary>A second commit is answered with the first one's result; a hold that ended otherwise cannot be committed.</summary>
     private static Outcome<CommitReservationReply>? Refuse(Reservation reservation, DateTimeOffset now) => reservation switch
     {
-        { Status: ReservationStatus.Committed, Commit: { } first } => CommitReservationReply.Of(reservation.Id, first with { Duplicate = true }),
+        { Status: ReservationStatus.Committed, Commit: { } first } => new CommitReservationReply(reservation.Id, first with { Duplicate = true }),
         { Status: ReservationStatus.Released } => Refusal.Conflict($"Reservation {reservation.Id} was released at {reservation.EndedAt:O}; nothing can be committed to it."),
         _ when !reservation.IsHoldingAt(now) => Refusal.Conflict($"Reservation {reservation.Id} expired at {reservation.ExpiresAt:O}; nothing can be committed to it."),
         _ => null,
