@@ -21,6 +21,9 @@ public static class UsageHistoryTables
     public const string EventLog = "usage_event_log";
     public const string Hourly = "usage_hourly";
 
+    /// <summary>A time from the event store's JSON, its digits past the microsecond cut as <see cref="UsageHistoryProjection.Microseconds"/> cuts them.</summary>
+    private static string Cut(string text) => $@"regexp_replace({text}, '(\.\d{{6}})\d+', '\1')::timestamptz";
+
     public static IEnumerable<ISchemaObject> For(string schema)
     {
         var log = new FilledTable(new PostgresqlObjectName(schema, EventLog, SchemaUtils.IdentifierUsage.General), $"""
@@ -29,7 +32,7 @@ public static class UsageHistoryTables
             SELECT coalesce(e.data ->> 'eventId', e.data ->> 'correctionId')::uuid,
                    CASE e.type WHEN 'usage_recorded' THEN 'usage' ELSE 'correction' END,
                    e.data ->> 'orgId', e.data ->> 'feature', (e.data ->> 'quantity')::bigint,
-                   (e.data ->> 'occurredAt')::timestamptz, (e.data ->> 'recordedAt')::timestamptz,
+                   {Cut("e.data ->> 'occurredAt'")}, {Cut("e.data ->> 'recordedAt'")},
                    (e.data ->> 'periodStart')::timestamptz, (e.data ->> 'periodEnd')::timestamptz,
                    e.data ->> 'idempotencyKey', e.data ->> 'reason', e.data ->> 'actor', (e.data ->> 'voids')::uuid,
                    (e.data ->> 'reservationId')::uuid, nullif(e.data -> 'properties', 'null'::jsonb), e.stream_id
@@ -117,6 +120,13 @@ public sealed class UsageHistoryProjection(string schema) : IProjection
         DateTimeOffset? PeriodStart, DateTimeOffset? PeriodEnd, string? IdempotencyKey, string? Reason, string? Actor, Guid? Voids,
         Guid? ReservationId, IReadOnlyDictionary<string, string>? Properties, string Stream);
 
+    /// <summary>
+    /// PostgreSQL keeps microseconds and rounds finer text to the nearest one, which could carry an event stamped in
+    /// the last half microsecond of an hour into the next hour (and period) than the one its stream counts it in.
+    /// Cut, never rounded up, an instant stays in its hour: every boundary is a whole microsecond.
+    /// </summary>
+    public static DateTimeOffset Microseconds(DateTimeOffset instant) => instant.AddTicks(-(instant.UtcTicks % 10));
+
     public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         var rows = new List<LogRow>();
@@ -125,16 +135,16 @@ public sealed class UsageHistoryProjection(string schema) : IProjection
             if (@event.Data is UsageRecorded recorded)
             {
                 rows.Add(new LogRow(
-                    recorded.EventId, UsageEventTypes.Usage, recorded.OrgId, recorded.Feature, recorded.Quantity, recorded.OccurredAt,
-                    recorded.RecordedAt, recorded.PeriodStart, recorded.PeriodEnd, recorded.IdempotencyKey, null, null, null,
+                    recorded.EventId, UsageEventTypes.Usage, recorded.OrgId, recorded.Feature, recorded.Quantity, Microseconds(recorded.OccurredAt),
+                    Microseconds(recorded.RecordedAt), recorded.PeriodStart, recorded.PeriodEnd, recorded.IdempotencyKey, null, null, null,
                     recorded.ReservationId, recorded.Properties, @event.StreamKey!));
             }
             else if (@event.Data is UsageCorrected corrected)
             {
                 rows.Add(new LogRow(
                     corrected.CorrectionId, UsageEventTypes.Correction, corrected.OrgId, corrected.Feature, corrected.Quantity,
-                    corrected.OccurredAt, corrected.RecordedAt, corrected.PeriodStart, corrected.PeriodEnd, corrected.IdempotencyKey,
-                    corrected.Reason, corrected.Actor, corrected.Voids, null, null, @event.StreamKey!));
+                    Microseconds(corrected.OccurredAt), Microseconds(corrected.RecordedAt), corrected.PeriodStart, corrected.PeriodEnd, corrected.IdempotencyKey,
+                    corrected.Reason, corrected.Actor, corrected.Voids, null, corrected.Properties, @event.StreamKey!));
             }
         }
 

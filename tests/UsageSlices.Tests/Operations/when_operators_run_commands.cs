@@ -42,6 +42,44 @@ public sealed class when_operators_run_commands(AppFixture app) : ApiTest(app)
     }
 
     [Fact]
+    public async Task db_apply_fills_the_history_tables_from_the_events_a_database_already_holds()
+    {
+        await RegisterAsync("acme", "starter");
+        var midnight = new DateTimeOffset(DateTimeOffset.UtcNow.UtcDateTime.Date, TimeSpan.Zero);
+        await Host.Scenario(x =>
+        {
+            x.Post.Json(new { feature = "API_CALLS", quantity = 3, occurredAt = midnight.AddTicks(-3), properties = new { model = "large" } }).ToUrl("/api/v1/usage/acme/track");
+            x.WithBearerToken(TokenFor("acme"));
+        });
+        await TrackAsync("acme", "API_CALLS", 2);
+        await TrackAsync("acme", "TEAM_MEMBERS", 2);
+        var range = $"feature=API_CALLS&from={Uri.EscapeDataString(midnight.AddDays(-1).ToString("O"))}&to={Uri.EscapeDataString(midnight.AddDays(1).ToString("O"))}";
+        var events = await ReadAsync($"/api/v1/usage/acme/events?{range}");
+        var history = await ReadAsync($"/api/v1/usage/acme/history?granularity=hour&groupBy=model&{range}");
+        await using (var connection = await OpenAsync(AppFixture.ConnectionString))
+            await new NpgsqlCommand($"DROP TABLE {AppFixture.Schema}.usage_event_log, {AppFixture.Schema}.usage_hourly CASCADE", connection).ExecuteNonQueryAsync(Cancel);
+
+        // As an upgrade meets them: events in the store, and no history tables yet.
+        var apply = await service.RunCommandAsync("Production", "db-apply");
+
+        apply.ExitCode.ShouldBe(0, apply.Output);
+        (await ReadAsync($"/api/v1/usage/acme/events?{range}")).ShouldBe(events);
+        (await ReadAsync($"/api/v1/usage/acme/history?granularity=hour&groupBy=model&{range}")).ShouldBe(history);
+        await using var check = await OpenAsync(AppFixture.ConnectionString);
+        (await ScalarAsync(check, $"SELECT COUNT(*) FROM {AppFixture.Schema}.usage_events")).ShouldBe(3L);
+    }
+
+    private async Task<string> ReadAsync(string url)
+    {
+        var result = await Host.Scenario(x =>
+        {
+            x.Get.Url(url);
+            x.WithBearerToken(AdminToken);
+        });
+        return await result.ReadAsTextAsync();
+    }
+
+    [Fact]
     public async Task a_projection_rebuild_restores_counters_from_the_events()
     {
         await RegisterAsync("acme");

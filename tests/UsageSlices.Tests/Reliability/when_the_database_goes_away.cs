@@ -45,6 +45,14 @@ public sealed class when_the_database_goes_away
         }
 
         outage.ShouldAllBe(call => call.Took < TimeSpan.FromSeconds(5));
+        // The export runs its query before it writes a byte, so an outage is a problem response, not a 200 cut short.
+        var range = $"from={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(-1).ToString("O"))}&to={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}";
+        using (var export = await client.GetAsync($"/api/v1/usage/export?{range}&format=csv", Cancel))
+        {
+            export.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+            export.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        }
+
         // Readiness answers from the probe that runs every 2 s, so it turns within a few seconds, not at once.
         await Eventually.WaitUntilAsync(async () => await StatusOfAsync(client, "/health/ready") == HttpStatusCode.ServiceUnavailable,
             "/health/ready never answered 503 during the outage.", TimeSpan.FromSeconds(15));

@@ -5,8 +5,9 @@ namespace UsageSlices.Domain.Usage;
 /// <summary>
 /// On the usage stream of the period of <paramref name="OccurredAt"/>: an admin's signed change of what was counted,
 /// appended beside the events it corrects and never replacing them. <paramref name="Voids"/> names the usage event
-/// it cancels, for a void. Who (<paramref name="Actor"/>), when (<paramref name="RecordedAt"/>) and why
-/// (<paramref name="Reason"/>) are the audit trail the event log shows.
+/// it cancels, for a void, which also carries that event's <paramref name="Properties"/> so that history grouped by a
+/// property takes it off the group it counted in. Who (<paramref name="Actor"/>), when (<paramref name="RecordedAt"/>)
+/// and why (<paramref name="Reason"/>) are the audit trail the event log shows.
 /// </summary>
 public sealed record UsageCorrected(
     Guid CorrectionId,
@@ -20,7 +21,8 @@ public sealed record UsageCorrected(
     string? IdempotencyKey,
     string Reason,
     string Actor,
-    Guid? Voids = null);
+    Guid? Voids = null,
+    IReadOnlyDictionary<string, string>? Properties = null);
 
 /// <summary>A correction or a void answers like a track (its <c>used</c> is the corrected period's), with the correction's id.</summary>
 public sealed record CorrectUsageReply : TrackUsageReply
@@ -70,12 +72,12 @@ public static class UsageCorrections
 
     /// <summary>
     /// The correction of <paramref name="counter"/> (the stream of <paramref name="period"/>, as locked) by a signed
-    /// <paramref name="quantity"/>: refused when it would take the period's usage below 0 or past the largest number.
+    /// <paramref name="quantity"/>, or the void of the usage event <paramref name="voids"/>: refused when it would take the period's usage below 0 or past the largest number.
     /// Its crossings are decided like any usage's, against the limit that applies now. Reservations are untouched.
     /// </summary>
     public static Outcome<CorrectionDecision> Decide(
         Organisation organisation, UsageFeature feature, EffectiveLimit limit, IReadOnlyList<int> thresholds, UsageCounter? counter,
-        Period? period, long quantity, DateTimeOffset occurredAt, string? key, string reason, string actor, Guid? voids, DateTimeOffset now)
+        Period? period, long quantity, DateTimeOffset occurredAt, string? key, string reason, string actor, UsageEventView? voids, DateTimeOffset now)
     {
         var used = counter?.Used ?? 0;
         // Comparisons with differences, so that a count near the largest number cannot wrap round.
@@ -85,7 +87,8 @@ public static class UsageCorrections
             return Refusal.Conflict($"{feature.Code}: correcting by {quantity} would overflow its count of {used}; nothing was recorded.");
 
         var corrected = new UsageCorrected(
-            Guid.CreateVersion7(now), organisation.Id, feature.Code, quantity, occurredAt, now, period?.Start, period?.End, key, reason, actor, voids);
+            Guid.CreateVersion7(now), organisation.Id, feature.Code, quantity, occurredAt, now, period?.Start, period?.End, key, reason, actor,
+            voids?.EventId, voids?.Properties);
         var usedNow = used + quantity;
         var reserved = counter?.Reserved ?? 0;
         var track = new TrackUsageReply(
@@ -94,6 +97,6 @@ public static class UsageCorrections
             UsageRules.IsOver(limit.Limit, usedNow), period?.Start, period?.End);
         var alerts = UsageAlerts.Of(
             organisation.Id, feature, limit.Max, thresholds, counter?.Announced ?? [], used, usedNow, period, now);
-        return new CorrectionDecision(new CorrectUsageReply(track, voids), [corrected, .. alerts]);
+        return new CorrectionDecision(new CorrectUsageReply(track, voids?.EventId), [corrected, .. alerts]);
     }
 }

@@ -62,33 +62,36 @@ public sealed class UsageExportResult(UsageExport export) : IResult
     {
         var json = http.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
         var session = http.RequestServices.GetRequiredService<IQuerySession>();
+        await using var rows = session.ExportAsync(export.From, export.To, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
+        // The query runs before a byte is written: a database that cannot answer is a 503 problem, not a 200 cut short.
+        var more = await rows.MoveNextAsync();
+
         var extension = export.Format == ExportFormat.Csv ? "csv" : "ndjson";
         http.Response.ContentType = export.Format == ExportFormat.Csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
         http.Response.Headers.ContentDisposition =
             $"attachment; filename=\"usage-{export.From.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}-{export.To.UtcDateTime:yyyyMMdd'T'HHmmss'Z'}.{extension}\"";
-
         var pipe = http.Response.BodyWriter;
         await using var writer = new Utf8JsonWriter(pipe, new JsonWriterOptions { Encoder = json.Encoder, SkipValidation = true });
         if (export.Format == ExportFormat.Csv)
             Write(pipe, string.Join(',', CsvColumns) + "\r\n");
 
-        var rows = 0;
-        await foreach (var row in session.ExportAsync(export.From, export.To, http.RequestAborted))
+        for (var written = 1; more; written++)
         {
             if (export.Format == ExportFormat.Csv)
             {
-                Write(pipe, CsvLine(row, json));
+                Write(pipe, CsvLine(rows.Current, json));
             }
             else
             {
-                JsonSerializer.Serialize(writer, row, json);
+                JsonSerializer.Serialize(writer, rows.Current, json);
                 writer.Flush();
                 writer.Reset();
                 Write(pipe, "\n");
             }
 
-            if (++rows % RowsPerFlush == 0)
+            if (written % RowsPerFlush == 0)
                 await pipe.FlushAsync(http.RequestAborted);
+            more = await rows.MoveNextAsync();
         }
 
         await pipe.FlushAsync(http.RequestAborted);

@@ -59,7 +59,7 @@ public static class VoidUsageEventHandler
         var period = usage.PeriodStart is { } start ? new Period(start, usage.PeriodEnd!.Value) : (Period?)null;
         var decision = UsageCorrections.Decide(
             organisation, feature, target.Catalog.LimitOf(organisation, feature, now), target.Catalog.ThresholdsOf(organisation),
-            counter.Aggregate, period, -usage.Quantity, usage.OccurredAt, key: null, command.Reason!, command.Caller.Subject, usage.EventId, now);
+            counter.Aggregate, period, -usage.Quantity, usage.OccurredAt, key: null, command.Reason!, command.Caller.Subject, usage, now);
         if (decision.Refusal is { } conflict)
             return conflict;
 

@@ -134,12 +134,34 @@ public sealed class when_reading_and_correcting_history(AppFixture app) : ApiTes
     }
 
     [Fact]
+    public async Task an_event_in_the_last_instant_of_a_period_stays_in_that_periods_bucket()
+    {
+        // PostgreSQL keeps microseconds: 0.3 µs before midnight must not round into the next day's bucket.
+        await RegisterAsync("acme");
+        var midnight = new DateTimeOffset(Now.UtcDateTime.Date, TimeSpan.Zero);
+        await TrackAtAsync("acme", "API_CALLS", 3, midnight.AddTicks(-3));
+        var range = $"from={Uri.EscapeDataString(midnight.AddDays(-1).ToString("O"))}&to={Uri.EscapeDataString(midnight.AddDays(1).ToString("O"))}";
+
+        var days = await GetAsync($"/api/v1/usage/acme/history?feature=API_CALLS&granularity=period&{range}");
+        var hours = await GetAsync($"/api/v1/usage/acme/history?feature=API_CALLS&granularity=hour&{range}");
+
+        days["buckets"]!.AsArray().Select(b => ((DateTimeOffset)b!["start"]!, (long)b["quantity"]!)).ShouldBe([(midnight.AddDays(-1), 3L), (midnight, 0L)]);
+        ((DateTimeOffset)hours["buckets"]!.AsArray().Single(b => (long)b!["quantity"]! != 0)!["start"]!).ShouldBe(midnight.AddHours(-1));
+        var logged = EventsOf(await GetAsync($"/api/v1/usage/acme/events?feature=API_CALLS&{range}")).Single();
+        ((DateTimeOffset)logged["occurredAt"]!).ShouldBeLessThan(midnight);
+        ((DateTimeOffset)logged["periodEnd"]!).ShouldBe(midnight);
+    }
+
+    [Fact]
     public async Task history_groups_by_a_property_and_the_groups_add_up_to_the_bucket()
     {
         await RegisterAsync("acme", "starter");
         await TrackAtAsync("acme", "AI_MESSAGES", 5, Now.AddMinutes(-3), new { model = "large" });
         await TrackAtAsync("acme", "AI_MESSAGES", 2, Now.AddMinutes(-2), new { model = "small" });
         await TrackAtAsync("acme", "AI_MESSAGES", 1, Now.AddMinutes(-1));
+        var voided = await TrackAtAsync("acme", "AI_MESSAGES", 4, Now.AddMinutes(-1), new { model = "small" });
+        // A void takes its quantity off the group its event counted in.
+        await VoidAsync("acme", (string)voided["eventId"]!);
 
         var history = await GetAsync("/api/v1/usage/acme/history?feature=AI_MESSAGES&granularity=period&groupBy=model");
 
