@@ -83,7 +83,8 @@ public static class UsageHistoryReads
 
     /// <summary>
     /// What each hour of [from, to) counted of one feature, per value of property <paramref name="key"/> (<c>null</c>
-    /// for events without it, and for corrections): from the log, so it reads every event of the range.
+    /// for events without it, and for corrections other than voids, which carry their event's properties): from the
+    /// log, so it reads every event of the range.
     /// </summary>
     public static Task<IReadOnlyList<HourQuantity>> HoursByPropertyAsync(
         this IQuerySession session, string orgId, string feature, DateTimeOffset from, DateTimeOffset to, string key, CancellationToken cancellation)
