@@ -27,9 +27,6 @@ public sealed record ListUsageEvents(string OrgId, string? Feature, DateTimeOffs
             RuleFor(x => x.Feature).MustBeFeatureCode().When(x => x.Feature is not null);
             RuleFor(x => x.Limit).InclusiveBetween(1, MaxLimit).WithMessage($"limit is a whole number from 1 to {MaxLimit:N0}.");
             this.RangeRules();
-            RuleFor(x => x.Cursor).Must((query, cursor) => EventCursor.Decode(cursor!, query.Query) is not null)
-                .WithMessage("cursor is not one this service issued for this query: pass the nextCursor of the previous page, with the same feature, from and to.")
-                .When(x => x.Cursor is not null);
         }
     }
 }
@@ -53,7 +50,10 @@ public static class ListUsageEventsHandler
             return empty;
         var (from, to) = range.Value;
         var limit = query.Limit ?? ListUsageEvents.DefaultLimit;
+        // Decoded here once, not in the validator too: the checksum is the validity check.
         var after = query.Cursor is null ? null : EventCursor.Decode(query.Cursor, query.Query);
+        if (query.Cursor is not null && after is null)
+            return Refusal.Invalid("cursor", "cursor is not one this service issued for this query: pass the nextCursor of the previous page, with the same feature, from and to.");
 
         // One more than asked for tells whether there is a next page without a count.
         var events = await session.PageAsync(organisation.Id, feature?.Code, from, to, after, limit + 1, cancellation);
