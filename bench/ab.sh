@@ -18,19 +18,29 @@ export Database__Schema=usage_slices_bench ASPNETCORE_ENVIRONMENT=Production DOT
 export Auth__SigningKey=$(head -c 48 /dev/urandom | base64) RateLimiting__PermitsPerSecond=0
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Statements PostgreSQL ran per request, where pg_stat_statements is loaded (shared_preload_libraries; see
+# docs/benchmarks.md): the bench database's, Wolverine's polling included (a few a second).
+export PGHOST=localhost PGUSER=usage_slices PGPASSWORD=usage_slices PGDATABASE=usage_slices_bench
+statements() {
+  psql -Atc "SELECT sum(calls) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())" 2>/dev/null || true
+}
+reset_statements() { psql -Atc "SELECT pg_stat_statements_reset()" >/dev/null 2>&1 || true; }
 
 run() { # build, scenario, script, extra environment…
   local build=$1 name=$2 script=$3; shift 3
   # The scenario itself first, uncounted: the first seconds after a start still run tier-0 code.
   env "$@" wrk -t2 -c32 -d8s --timeout 30s -s "$BENCH_SCRIPTS/$script" $service >/dev/null 2>&1
   local line before after requests
+  reset_statements
   before=$(cpu_ticks $pid)
   line=$(env "$@" wrk -t2 -c32 -d8s --timeout 30s -s "$BENCH_SCRIPTS/$script" $service 2>&1 | grep '^RESULT')
   after=$(cpu_ticks $pid)
   requests=$(sed -n 's/.*requests=\([^ ]*\).*/\1/p' <<< " $line")
-  printf '%s %-13s rps=%-8s p99_ms=%-8s cpu_us_per_request=%s\n' "$build" "$name" \
+  local ran; ran=$(statements)
+  printf '%s %-13s rps=%-8s p99_ms=%-8s cpu_us_per_request=%-6s statements_per_request=%s\n' "$build" "$name" \
     "$(sed -n 's/.* rps=\([^ ]*\).*/\1/p' <<< " $line")" "$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<< " $line")" \
-    "$(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))"
+    "$(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests ))" \
+    "$([ -n "$ran" ] && awk -v s="$ran" -v r="$requests" 'BEGIN { printf "%.2f", s / r }' || echo n/a)"
 }
 
 for round in $(seq 1 "$rounds"); do

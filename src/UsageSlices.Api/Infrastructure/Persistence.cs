@@ -73,7 +73,7 @@ public static class Persistence
 
         builder.Services.AddMarten(options =>
         {
-            options.Connection(connectionString);
+            options.Connection(ConnectionBudget.Writers(connectionString));
             options.DatabaseSchemaName = schema;
             options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
             options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
@@ -148,6 +148,8 @@ public static class Persistence
                 options.Durability.Mode = DurabilityMode.MediatorOnly;
         });
         builder.Services.AddSingleton(new DatabaseSettings(connectionString, schema));
+        builder.Services.AddKeyedSingleton(CatalogCache.ReadsKey, (_, _) => NpgsqlDataSource.Create(ConnectionBudget.Reads(connectionString)));
+        builder.Services.AddSingleton<CatalogCache>();
         // Single track calls share transactions (group commit); registered after Wolverine, so it stops first and drains.
         builder.Services.AddSingleton<UsageGroupCommit>().AddHostedService(services => services.GetRequiredService<UsageGroupCommit>());
         builder.Services.AddDatabaseProbe(connectionString);

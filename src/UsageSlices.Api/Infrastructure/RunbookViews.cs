@@ -8,13 +8,13 @@ using Weasel.Postgresql;
 namespace UsageSlices.Infrastructure;
 
 /// <summary>
-/// The tables and views of the service's own SQL beside Marten's: the read side of history, then the runbook's views,
-/// one of which reads it. One feature, so that they are applied in this order: Marten applies the features added with
+/// The tables, views and triggers of the service's own SQL beside Marten's: the read side of history, then the runbook's
+/// views, one of which reads it, and the catalog's version with the triggers on Marten's tables that move it. One feature, so that they are applied in this order: Marten applies the features added with
 /// <c>Storage.Add</c> after its document and event tables, but in no set order among themselves.
 /// </summary>
 public sealed class ReadModelSchema(string schema) : FeatureSchemaBase("ReadModels", new PostgresqlMigrator())
 {
-    protected override IEnumerable<ISchemaObject> schemaObjects() => [.. UsageHistoryTables.For(schema), .. RunbookViews.For(schema)];
+    protected override IEnumerable<ISchemaObject> schemaObjects() => [.. UsageHistoryTables.For(schema), .. RunbookViews.For(schema), new CatalogVersion(schema)];
 }
 
 /// <summary>

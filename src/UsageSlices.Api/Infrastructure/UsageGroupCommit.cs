@@ -16,8 +16,8 @@ public static class RecordUsageGroupHandler
 {
     /// <summary>Wolverine's transactional middleware commits the session; its write-conflict policy retries the whole group.</summary>
     public static async Task<RecordUsageGroupReply> Handle(
-        RecordUsageGroup group, IDocumentSession session, TimeProvider time, CancellationToken cancellation) =>
-        new(await UsageLedger.RecordAsync(session, group.Calls, time.GetUtcNow(), cancellation));
+        RecordUsageGroup group, IDocumentSession session, CatalogCache catalogs, TimeProvider time, CancellationToken cancellation) =>
+        new(await UsageLedger.RecordAsync(session, catalogs, group.Calls, time.GetUtcNow(), cancellation));
 }
 
 /// <summary>

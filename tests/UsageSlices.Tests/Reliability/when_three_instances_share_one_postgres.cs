@@ -63,23 +63,29 @@ public sealed class when_three_instances_share_one_postgres
         var peak = 0L;
         await using (var blocker = new NpgsqlConnection(AppFixture.ConnectionString))
         {
-            // Every check reads the organisation table; with it locked, each check in flight holds its connection until the lock goes.
+            // A check reads the catalog's version (with the organisation in memory) from the reads' pool; an
+            // organisation's page reads its document from Marten's. With both tables locked, each call in flight holds
+            // its connection until the lock goes.
             await blocker.OpenAsync(Cancel);
             await using var transaction = await blocker.BeginTransactionAsync(Cancel);
-            await using (var lockTable = new NpgsqlCommand($"lock table {Schema}.mt_doc_organisation in access exclusive mode", blocker, transaction))
-                await lockTable.ExecuteNonQueryAsync(Cancel);
+            await using (var lockTables = new NpgsqlCommand(
+                $"lock table {Schema}.{CatalogVersion.Table}, {Schema}.mt_doc_organisation in access exclusive mode", blocker, transaction))
+                await lockTables.ExecuteNonQueryAsync(Cancel);
 
-            // Twice as many calls per instance as its pool holds: the rest wait inside the service for a pooled connection.
-            var calls = clients.SelectMany(client => Enumerable.Range(0, 2 * ConnectionBudget.DefaultMaxPoolSize)
-                .Select(_ => client.GetAsync($"/api/v1/usage/{orgId}/check/AI_MESSAGES", Cancel))).ToList();
+            // Twice as many calls per instance as each pool holds: the rest wait inside the service for a pooled connection.
+            var reads = ConnectionBudget.ForReads(ConnectionBudget.DefaultMaxPoolSize);
+            var writers = ConnectionBudget.ForWriters(ConnectionBudget.DefaultMaxPoolSize);
+            var calls = clients.SelectMany(client => Enumerable.Range(0, 2 * reads)
+                .Select(_ => client.GetAsync($"/api/v1/usage/{orgId}/check/AI_MESSAGES", Cancel))
+                .Concat(Enumerable.Range(0, 2 * writers).Select(_ => client.GetAsync($"/api/v1/organisations/{orgId}", Cancel)))).ToList();
 
-            // Until every pool is full (each instance's calls hold all of its pool), the count of what they hold is polled.
+            // Until every pool is full (each instance's calls hold all of both its pools), the count of what they hold is polled.
             await Eventually.WaitUntilAsync(async () =>
             {
                 var (open, waiting) = await ConnectionsAsync();
                 peak = Math.Max(peak, open);
-                return waiting >= 3 * (ConnectionBudget.DefaultMaxPoolSize - HeldByWolverineAtMost);
-            }, "the checks never filled the three pools", TimeSpan.FromSeconds(30));
+                return waiting >= 3 * (reads + writers - HeldByWolverineAtMost);
+            }, "the calls never filled the three instances' pools", TimeSpan.FromSeconds(30));
             peak = Math.Max(peak, (await ConnectionsAsync()).Open);
 
             await transaction.RollbackAsync(Cancel);

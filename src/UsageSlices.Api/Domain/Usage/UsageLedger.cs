@@ -10,7 +10,7 @@ namespace UsageSlices.Domain.Usage;
 /// given; whoever owns the session commits it (Wolverine's transactional middleware), so the ledger's writes and
 /// the caller's land in one transaction.
 /// Each call is decided in order as if it were alone, on the count its predecessors left. Two round trips before
-/// the commit, however many calls: the organisations and the catalog, then every usage stream locked with the
+/// the commit, however many calls: the catalog (its version, when the organisations are held in memory), then every usage stream locked with the
 /// idempotency records read after the locks.
 /// </summary>
 public static class UsageLedger
@@ -18,12 +18,12 @@ public static class UsageLedger
     private sealed record Write(int Index, TrackUsage Call, Organisation Organisation, UsageFeature Feature, Period? Period, string Stream);
 
     public static async Task<Outcome<TrackUsageReply>[]> RecordAsync(
-        IDocumentSession session, IReadOnlyList<TrackUsage> calls, DateTimeOffset now, CancellationToken cancellation)
+        IDocumentSession session, IUsageCatalogs catalogs, IReadOnlyList<TrackUsage> calls, DateTimeOffset now, CancellationToken cancellation)
     {
         if (calls.Count == 0)
             return [];
 
-        var catalog = await session.LoadCatalogAsync(calls.Select(call => call.OrgId), cancellation);
+        var catalog = await catalogs.CatalogOfAsync(session, [.. calls.Select(call => call.OrgId).Distinct()], cancellation);
 
         var outcomes = new Outcome<TrackUsageReply>[calls.Count];
         var writes = new List<Write>();

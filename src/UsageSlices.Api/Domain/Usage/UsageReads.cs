@@ -20,6 +20,26 @@ public sealed record UsageCatalog(
     /// <summary>The effective limit of <paramref name="feature"/> for <paramref name="organisation"/> at <paramref name="now"/>.</summary>
     public EffectiveLimit LimitOf(Organisation organisation, UsageFeature feature, DateTimeOffset now) =>
         EffectiveLimit.Of(TierOf(organisation), feature, Overrides.GetValueOrDefault(LimitOverride.KeyFor(organisation.Id, feature.Code)), now);
+
+    /// <summary>The part of this catalog that concerns one of its organisations: it, its overrides, the features and tiers.</summary>
+    public UsageCatalog Of(string orgId) => this with
+    {
+        Organisations = new Dictionary<string, Organisation> { [orgId] = Organisations[orgId] },
+        Overrides = Overrides.Values.Where(o => o.OrgId == orgId).ToDictionary(o => o.Id),
+    };
+
+    /// <summary>The catalogs of several organisations as one (their features and tiers are the same: read at one version).</summary>
+    public static UsageCatalog Merge(IReadOnlyList<UsageCatalog> catalogs) =>
+        catalogs.Count == 1 ? catalogs[0] : new UsageCatalog(
+            catalogs.SelectMany(c => c.Organisations).ToDictionary(), catalogs[0].Features, catalogs[0].Tiers,
+            catalogs.SelectMany(c => c.Overrides).ToDictionary());
+}
+
+/// <summary>Where decisions read the catalog: held in memory and checked against the database (<c>CatalogCache</c>).</summary>
+public interface IUsageCatalogs
+{
+    /// <summary>The catalog of <paramref name="orgIds"/> as it stands now (read-your-writes across instances).</summary>
+    Task<UsageCatalog> CatalogOfAsync(IQuerySession session, IReadOnlyCollection<string> orgIds, CancellationToken cancellation);
 }
 
 /// <summary>What a check, a queued track or a reservation reads before it decides.</summary>

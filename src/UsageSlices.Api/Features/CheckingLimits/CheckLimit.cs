@@ -44,20 +44,23 @@ public sealed record CheckLimitReply(
 public static class CheckLimitHandler
 {
     public static async Task<Outcome<CheckLimitReply>> Handle(
-        CheckLimit query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
+        CheckLimit query, IQuerySession session, CatalogCache catalogs, TimeProvider time, CancellationToken cancellation)
     {
-        var (organisation, feature, catalog) = await session.LoadUsageTargetAsync(query.OrgId, query.Feature, cancellation);
-        if (organisation is null)
+        var now = time.GetUtcNow();
+        // The counter's key depends on the organisation's billing anchor, which the cached catalog knows already.
+        var read = await catalogs.ReadAsync(session, query.OrgId, catalog =>
+            catalog.Organisations.GetValueOrDefault(query.OrgId) is { } organisation && catalog.Feature(query.Feature) is { IsCounted: true } feature
+                ? [UsageCounter.KeyFor(organisation.Id, feature, Periods.For(feature, now, organisation.BillingAnchorDay))]
+                : [], cancellation);
+        var catalog = read.Catalog;
+        if (catalog.Organisations.GetValueOrDefault(query.OrgId) is not { } organisation)
             return Refusal.OrganisationNotFound(query.OrgId);
-        if (feature is null)
+        if (catalog.Feature(query.Feature) is not { } feature)
             return Refusal.UnknownFeature(query.Feature);
 
-        var now = time.GetUtcNow();
         var limit = catalog.LimitOf(organisation, feature, now);
         var period = Periods.For(feature, now, organisation.BillingAnchorDay);
-        var counter = feature.IsCounted
-            ? await session.LoadAsync<UsageCounter>(UsageCounter.KeyFor(organisation.Id, feature, period), cancellation)
-            : null;
+        var counter = read.Counters.GetValueOrDefault(UsageCounter.KeyFor(organisation.Id, feature, period));
 
         var standing = FeatureStanding.Of(feature, limit, counter, period);
         var reason = UsageRules.RefusalReason(feature.Kind, limit.Limit, UsageRules.Taken(standing.Used, standing.Reserved), query.Quantity);

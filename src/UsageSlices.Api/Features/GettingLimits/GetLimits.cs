@@ -38,21 +38,24 @@ public sealed record GetLimitsReply(string OrgId, TierSummary Tier, IReadOnlyLis
 public static class GetLimitsHandler
 {
     public static async Task<Outcome<GetLimitsReply>> Handle(
-        GetLimits query, IQuerySession session, TimeProvider time, CancellationToken cancellation)
+        GetLimits query, IQuerySession session, CatalogCache catalogs, TimeProvider time, CancellationToken cancellation)
     {
-        // The organisation and the catalog in one round trip; the counters' keys depend on the organisation's
-        // anchor day, so they are the second.
-        var catalog = await session.LoadCatalogAsync([query.OrgId], cancellation);
+        var now = time.GetUtcNow();
+        var read = await catalogs.ReadAsync(session, query.OrgId, catalog =>
+            catalog.Organisations.GetValueOrDefault(query.OrgId) is { } organisation
+                ? [.. catalog.Features.Where(f => f.IsCounted).Select(f => UsageCounter.KeyFor(organisation.Id, f, Periods.For(f, now, organisation.BillingAnchorDay)))]
+                : [], cancellation);
+        var catalog = read.Catalog;
         if (catalog.Organisations.GetValueOrDefault(query.OrgId) is not { } organisation)
             return Refusal.OrganisationNotFound(query.OrgId);
 
         var tier = catalog.TierOf(organisation)
             ?? new SubscriptionTier(organisation.Tier, organisation.Tier, 0m, "USD", new Dictionary<string, TierLimit>());
         var features = catalog.Features;
-        var now = time.GetUtcNow();
         var periods = features.ToDictionary(f => f.Code, f => Periods.For(f, now, organisation.BillingAnchorDay));
-        var counterKeys = features.Where(f => f.IsCounted).Select(f => UsageCounter.KeyFor(organisation.Id, f, periods[f.Code]));
-        var counters = (await session.LoadManyAsync<UsageCounter>(cancellation, counterKeys)).ToDictionary(c => c.Feature);
+        var counters = features.Where(f => f.IsCounted)
+            .Select(f => read.Counters.GetValueOrDefault(UsageCounter.KeyFor(organisation.Id, f, periods[f.Code])))
+            .OfType<UsageCounter>().ToDictionary(c => c.Feature);
 
         var limits = features.Select(feature =>
         {

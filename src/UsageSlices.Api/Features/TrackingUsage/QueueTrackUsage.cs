@@ -87,10 +87,11 @@ public static class RecordQueuedUsageHandler
             }, "Log 'Failed to track usage' as a warning");
 
     public static async Task Handle(
-        RecordQueuedUsage message, IDocumentSession session, TimeProvider time, ILogger<RecordQueuedUsage> logger, CancellationToken cancellation)
+        RecordQueuedUsage message, IDocumentSession session, CatalogCache catalogs, TimeProvider time, ILogger<RecordQueuedUsage> logger,
+        CancellationToken cancellation)
     {
         // In this handler's own transaction, where Wolverine also marks the message handled.
-        var outcome = (await UsageLedger.RecordAsync(session, [message.Command], time.GetUtcNow(), cancellation))[0];
+        var outcome = (await UsageLedger.RecordAsync(session, catalogs, [message.Command], time.GetUtcNow(), cancellation))[0];
         if (outcome.Refusal is { } refusal)
         {
             UsageMetrics.TrackingFailed(message.Command.Feature);

@@ -59,7 +59,8 @@ public static class TrackUsageBatchHandler
     /// for), and the ones that pass are recorded together by the ledger.
     /// </summary>
     public static async Task<Outcome<TrackUsageBatchReply>> Handle(
-        TrackUsageBatch batch, IDocumentSession session, IValidator<TrackUsage> validator, TimeProvider time, CancellationToken cancellation)
+        TrackUsageBatch batch, IDocumentSession session, CatalogCache catalogs, IValidator<TrackUsage> validator, TimeProvider time,
+        CancellationToken cancellation)
     {
         var outcomes = new Outcome<TrackUsageReply>?[batch.Events.Count];
         var accepted = new List<(int Index, TrackUsage Event)>();
@@ -75,7 +76,7 @@ public static class TrackUsageBatchHandler
                 outcomes[index] = refusal;
         }
 
-        var recorded = await UsageLedger.RecordAsync(session, [.. accepted.Select(a => a.Event)], time.GetUtcNow(), cancellation);
+        var recorded = await UsageLedger.RecordAsync(session, catalogs, [.. accepted.Select(a => a.Event)], time.GetUtcNow(), cancellation);
         foreach (var ((index, _), outcome) in accepted.Zip(recorded))
             outcomes[index] = outcome;
 
