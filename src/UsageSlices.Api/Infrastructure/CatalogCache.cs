@@ -29,6 +29,7 @@ public sealed class CatalogCache : IUsageCatalogs
     private sealed record Snapshot(long Version, ConcurrentDictionary<string, UsageCatalog> Organisations);
 
     private readonly NpgsqlDataSource reads;
+    private readonly IDocumentStore store;
     private readonly ISerializer serializer;
     private readonly string versionSql;
     private readonly string countersSql;
@@ -37,6 +38,7 @@ public sealed class CatalogCache : IUsageCatalogs
     public CatalogCache(DatabaseSettings database, IDocumentStore store, [FromKeyedServices(ReadsKey)] NpgsqlDataSource reads)
     {
         this.reads = reads;
+        this.store = store;
         serializer = store.Options.Serializer();
         var version = $"{database.Schema}.{CatalogVersion.Table}";
         versionSql = $"SELECT version FROM {version}";
@@ -45,10 +47,11 @@ public sealed class CatalogCache : IUsageCatalogs
 
     /// <summary>
     /// The catalog of <paramref name="orgId"/> as it stands now, and the counters that <paramref name="counterKeys"/>
-    /// names for it (an organisation that does not exist has none).
+    /// names for it (an organisation that does not exist has none). A catalog that must be loaded is read through a
+    /// Marten session of its own, so that a check needs none when it finds its organisation here.
     /// </summary>
     public async Task<CatalogRead> ReadAsync(
-        IQuerySession session, string orgId, Func<UsageCatalog, IReadOnlyCollection<string>> counterKeys, CancellationToken cancellation)
+        string orgId, Func<UsageCatalog, IReadOnlyCollection<string>> counterKeys, CancellationToken cancellation)
     {
         var snapshot = current;
         long? version = null;
@@ -60,7 +63,9 @@ public sealed class CatalogCache : IUsageCatalogs
             version = now;
         }
 
-        var catalog = await LoadAsync(session, [orgId], version, cancellation);
+        UsageCatalog catalog;
+        await using (var session = store.QuerySession())
+            catalog = await LoadAsync(session, [orgId], version, cancellation);
         var keys = counterKeys(catalog);
         return new CatalogRead(catalog, keys.Count == 0 ? new Dictionary<string, UsageCounter>() : (await CountersAsync(keys, cancellation)).Counters);
     }

@@ -1,5 +1,4 @@
 using FluentValidation;
-using Marten;
 using UsageSlices.Domain;
 using UsageSlices.Domain.Usage;
 using UsageSlices.Infrastructure;
@@ -44,11 +43,11 @@ public sealed record CheckLimitReply(
 public static class CheckLimitHandler
 {
     public static async Task<Outcome<CheckLimitReply>> Handle(
-        CheckLimit query, IQuerySession session, CatalogCache catalogs, TimeProvider time, CancellationToken cancellation)
+        CheckLimit query, CatalogCache catalogs, TimeProvider time, CancellationToken cancellation)
     {
         var now = time.GetUtcNow();
         // The counter's key depends on the organisation's billing anchor, which the cached catalog knows already.
-        var read = await catalogs.ReadAsync(session, query.OrgId, catalog =>
+        var read = await catalogs.ReadAsync(query.OrgId, catalog =>
             catalog.Organisations.GetValueOrDefault(query.OrgId) is { } organisation && catalog.Feature(query.Feature) is { IsCounted: true } feature
                 ? [UsageCounter.KeyFor(organisation.Id, feature, Periods.For(feature, now, organisation.BillingAnchorDay))]
                 : [], cancellation);
@@ -74,8 +73,11 @@ public static class CheckLimitHandler
 public static class CheckLimitEndpoint
 {
     public static void MapCheckLimit(this IEndpointRouteBuilder api) =>
-        api.MapGet("/usage/{orgId}/check/{feature}", (string orgId, string feature, HttpContext http, long quantity = 1) =>
-                http.Send<CheckLimit, CheckLimitReply>(new CheckLimit(orgId, feature, quantity)))
+        // The one route on every product request calls its handler directly, not through the bus: the same checks of
+        // the caller and the shape (Dispatch), without the bus's scope and executor, which were 18% of a check's CPU.
+        api.MapGet("/usage/{orgId}/check/{feature}", (string orgId, string feature, HttpContext http, CatalogCache catalogs, TimeProvider time, long quantity = 1) =>
+                http.Send<CheckLimit, CheckLimitReply>(
+                    new CheckLimit(orgId, feature, quantity), (query, token) => CheckLimitHandler.Handle(query, catalogs, time, token), TypedResults.Ok))
             .ActsForOrganisationInRoute(Scopes.Read)
             .AddEndpointFilter(UsageMetrics.Timed(UsageMetrics.CheckDuration))
             .Produces<CheckLimitReply>().ProducesProblem(StatusCodes.Status404NotFound)

@@ -1,5 +1,4 @@
 using FluentValidation;
-using Marten;
 using UsageSlices.Domain;
 using UsageSlices.Domain.Usage;
 using UsageSlices.Infrastructure;
@@ -38,10 +37,10 @@ public sealed record GetLimitsReply(string OrgId, TierSummary Tier, IReadOnlyLis
 public static class GetLimitsHandler
 {
     public static async Task<Outcome<GetLimitsReply>> Handle(
-        GetLimits query, IQuerySession session, CatalogCache catalogs, TimeProvider time, CancellationToken cancellation)
+        GetLimits query, CatalogCache catalogs, TimeProvider time, CancellationToken cancellation)
     {
         var now = time.GetUtcNow();
-        var read = await catalogs.ReadAsync(session, query.OrgId, catalog =>
+        var read = await catalogs.ReadAsync(query.OrgId, catalog =>
             catalog.Organisations.GetValueOrDefault(query.OrgId) is { } organisation
                 ? [.. catalog.Features.Where(f => f.IsCounted).Select(f => UsageCounter.KeyFor(organisation.Id, f, Periods.For(f, now, organisation.BillingAnchorDay)))]
                 : [], cancellation);
@@ -72,8 +71,10 @@ public static class GetLimitsHandler
 public static class GetLimitsEndpoint
 {
     public static void MapGetLimits(this IEndpointRouteBuilder api) =>
-        api.MapGet("/usage/{orgId}/limits", (string orgId, HttpContext http) =>
-                http.Send<GetLimits, GetLimitsReply>(new GetLimits(orgId)))
+        // Called directly, as the check is (see CheckLimitEndpoint).
+        api.MapGet("/usage/{orgId}/limits", (string orgId, HttpContext http, CatalogCache catalogs, TimeProvider time) =>
+                http.Send<GetLimits, GetLimitsReply>(
+                    new GetLimits(orgId), (query, token) => GetLimitsHandler.Handle(query, catalogs, time, token), TypedResults.Ok))
             .ActsForOrganisationInRoute(Scopes.Read)
             .Produces<GetLimitsReply>().ProducesProblem(StatusCodes.Status404NotFound)
             .WithName("GetLimits")
