@@ -163,10 +163,32 @@ public sealed class ServiceProcess : IAsyncDisposable
             output.TryDequeue(out _);
     }
 
+    /// <summary>
+    /// A free loopback port below the kernel's ephemeral range. A port the kernel hands out for port 0 comes from
+    /// that range, which is also where every outgoing connection (Npgsql's, by the dozen) gets its local port, so
+    /// one of them could take it before the service binds it (seen once: "address already in use" at start).
+    /// Ports below the range are never given to outgoing connections.
+    /// </summary>
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var ephemeralLow = File.Exists(EphemeralRange)
+            ? int.Parse(File.ReadAllText(EphemeralRange).Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture)
+            : 32768;
+        while (true)
+        {
+            var port = Random.Shared.Next(10_000, ephemeralLow);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: another one.
+            }
+        }
     }
+
+    private const string EphemeralRange = "/proc/sys/net/ipv4/ip_local_port_range";
 }
