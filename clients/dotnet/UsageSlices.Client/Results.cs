@@ -9,7 +9,20 @@ public sealed record TrackResult(
 public sealed record CheckResult(
     string OrgId, string Feature, string Kind, string Tier, bool Allowed, string? Reason, long Requested, long Used, long Reserved,
     long? Limit, long? Remaining, bool Unlimited, string Source, DateTimeOffset? OverrideExpiresAt, DateTimeOffset? PeriodStart,
-    DateTimeOffset? PeriodEnd, DateTimeOffset? ResetsAt, DateTimeOffset AsOf);
+    DateTimeOffset? PeriodEnd, DateTimeOffset? ResetsAt, DateTimeOffset AsOf)
+{
+    /// <summary>
+    /// The service could not be reached: <see cref="Allowed"/> is the feature's fail-open or fail-closed choice
+    /// (<see cref="UsageSlicesClientOptions.FailOpen"/>), not the service's answer, and the numbers are unknown (0).
+    /// </summary>
+    public bool ServiceUnreachable { get; init; }
+
+    internal static CheckResult Unreachable(string orgId, string feature, long requested, bool allowed, DateTimeOffset now) =>
+        new(orgId, feature, "", "", allowed, allowed ? null : "SERVICE_UNREACHABLE", requested, 0, 0, null, null, false, "", null, null, null, null, now)
+        {
+            ServiceUnreachable = true,
+        };
+}
 
 /// <summary>One feature's limit and usage on the limits page.</summary>
 public sealed record FeatureLimitResult(

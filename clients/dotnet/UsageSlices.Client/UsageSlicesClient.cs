@@ -16,7 +16,7 @@ public sealed record TrackOptions(
 /// The UsageSlices API for a product's code: track usage, check a limit, read the limits page, and hold usage
 /// whose cost is known afterwards. Registered by <see cref="ServiceCollectionExtensions.AddUsageSlicesClient"/>.
 /// </summary>
-public sealed class UsageSlicesClient(HttpClient http)
+public sealed class UsageSlicesClient(HttpClient http, Microsoft.Extensions.Options.IOptions<UsageSlicesClientOptions> options)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -36,9 +36,32 @@ public sealed class UsageSlicesClient(HttpClient http)
             properties = options?.Properties,
         }, cancellation);
 
-    /// <summary>Whether <paramref name="orgId"/> may use <paramref name="quantity"/> more of <paramref name="feature"/> now; changes nothing.</summary>
-    public Task<CheckResult> CheckAsync(string orgId, string feature, long quantity = 1, CancellationToken cancellation = default) =>
-        SendAsync<CheckResult>(HttpMethod.Get, $"usage/{Escape(orgId)}/check/{Escape(feature)}?quantity={quantity}", null, cancellation);
+    /// <summary>
+    /// Whether <paramref name="orgId"/> may use <paramref name="quantity"/> more of <paramref name="feature"/> now; changes
+    /// nothing. When the service cannot be reached (after the retries), the answer is the feature's fail-open or
+    /// fail-closed choice, marked <see cref="CheckResult.ServiceUnreachable"/>; a refusal by the service still throws.
+    /// </summary>
+    public async Task<CheckResult> CheckAsync(string orgId, string feature, long quantity = 1, CancellationToken cancellation = default)
+    {
+        try
+        {
+            return await SendAsync<CheckResult>(HttpMethod.Get, $"usage/{Escape(orgId)}/check/{Escape(feature)}?quantity={quantity}", null, cancellation);
+        }
+        catch (Exception unreachable) when (IsUnreachable(unreachable, cancellation))
+        {
+            var failOpen = options.Value.FailOpen.TryGetValue(feature, out var open) ? open : options.Value.FailOpenByDefault;
+            return CheckResult.Unreachable(orgId, feature, quantity, failOpen, DateTimeOffset.UtcNow);
+        }
+    }
+
+    /// <summary>No answer at all (refused or broken connections, timeouts, an open circuit) or a 5xx that outlasted the retries.</summary>
+    private static bool IsUnreachable(Exception exception, CancellationToken cancellation) => exception switch
+    {
+        HttpRequestException or Polly.ExecutionRejectedException => true,
+        TaskCanceledException => !cancellation.IsCancellationRequested,
+        UsageSlicesException { Status: >= 500 } => true,
+        _ => false,
+    };
 
     /// <summary>Every feature's limit, usage and period for <paramref name="orgId"/>.</summary>
     public Task<LimitsResult> GetLimitsAsync(string orgId, CancellationToken cancellation = default) =>

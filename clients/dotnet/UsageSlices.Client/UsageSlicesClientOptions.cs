@@ -14,4 +14,14 @@ public sealed class UsageSlicesClientOptions
 
     /// <summary>How many times a call is retried before its error reaches the caller.</summary>
     public int MaxRetries { get; set; } = 3;
+
+    /// <summary>
+    /// What a check answers, per feature code, when the service cannot be reached after the retries: <c>true</c> lets
+    /// the work go ahead (fail open), <c>false</c> refuses it (fail closed). A feature not named here uses
+    /// <see cref="FailOpenByDefault"/>. Either way the result says so (<see cref="CheckResult.ServiceUnreachable"/>).
+    /// </summary>
+    public Dictionary<string, bool> FailOpen { get; } = [];
+
+    /// <summary>Whether a check of a feature not in <see cref="FailOpen"/> fails open; <c>false</c> unless set.</summary>
+    public bool FailOpenByDefault { get; set; }
 }

@@ -39,13 +39,14 @@ public sealed class when_a_dotnet_product_uses_the_client : IAsyncLifetime
     private UsageSlicesClient Client => provider.GetRequiredService<UsageSlicesClient>();
 
     /// <summary>A client of its own, registered as <see cref="InitializeAsync"/> registers one, but for <paramref name="address"/>.</summary>
-    private ServiceProvider ClientFor(Uri address)
+    private ServiceProvider ClientFor(Uri address, Action<UsageSlicesClientOptions>? more = null)
     {
         var token = service.Tokens.Mint("client-test", null, [Scopes.Admin], TimeSpan.FromHours(1));
         return new ServiceCollection().AddUsageSlicesClient(options =>
         {
             options.BaseAddress = address;
             options.TokenProvider = _ => ValueTask.FromResult(token);
+            more?.Invoke(options);
         }).Services.BuildServiceProvider();
     }
 
@@ -107,6 +108,33 @@ public sealed class when_a_dotnet_product_uses_the_client : IAsyncLifetime
         // The retry carried the first attempt's key: the service answered it as the duplicate of what it had recorded.
         (tracked.Duplicate, tracked.Used).ShouldBe((true, 4L));
         (await Client.CheckAsync(orgId, "AI_MESSAGES", cancellation: Cancel)).Used.ShouldBe(4);
+    }
+
+    [Fact]
+    public async Task while_the_service_is_stopped_a_check_fails_open_or_closed_per_feature_and_says_so()
+    {
+        var orgId = await RegisterAsync("pro");
+        await using var configured = ClientFor(service.BaseAddress, options =>
+        {
+            options.FailOpen["AI_MESSAGES"] = true;
+            options.RetryDelay = TimeSpan.FromMilliseconds(50);
+        });
+        var client = configured.GetRequiredService<UsageSlicesClient>();
+        var reachable = await client.CheckAsync(orgId, "AI_MESSAGES", cancellation: Cancel);
+        (reachable.Allowed, reachable.ServiceUnreachable).ShouldBe((true, false));
+
+        service.Kill();
+
+        var open = await client.CheckAsync(orgId, "AI_MESSAGES", cancellation: Cancel);
+        (open.Allowed, open.ServiceUnreachable, open.Reason).ShouldBe((true, true, (string?)null));
+        var closed = await client.CheckAsync(orgId, "DOCUMENT_SCANS", cancellation: Cancel);
+        (closed.Allowed, closed.ServiceUnreachable, closed.Reason).ShouldBe((false, true, "SERVICE_UNREACHABLE"));
+        // A write is never guessed: it fails, for the product to retry or queue.
+        await Should.ThrowAsync<HttpRequestException>(() => client.TrackAsync(orgId, "AI_MESSAGES", cancellation: Cancel));
+
+        await service.StartAsync(Cancel);
+        var back = await client.CheckAsync(orgId, "DOCUMENT_SCANS", cancellation: Cancel);
+        (back.Allowed, back.ServiceUnreachable).ShouldBe((true, false));
     }
 
     [Fact]
