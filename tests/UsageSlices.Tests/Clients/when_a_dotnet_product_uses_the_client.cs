@@ -138,6 +138,50 @@ public sealed class when_a_dotnet_product_uses_the_client : IAsyncLifetime
     }
 
     [Fact]
+    public async Task calls_refused_with_429_are_retried_after_the_services_retry_after_and_each_counts_once()
+    {
+        var orgId = await RegisterAsync("pro");
+        // A second instance on the same schema, allowing each organisation one call a second.
+        await using var limited = new ServiceProcess(Schema, settings: new Dictionary<string, string>
+        {
+            ["RateLimiting__PermitsPerSecond"] = "1",
+            ["RateLimiting__Burst"] = "1",
+        });
+        await limited.StartAsync(Cancel);
+        var answers = new StatusRecorder();
+        var token = limited.Tokens.Mint("client-test", null, [Scopes.Admin], TimeSpan.FromHours(1));
+        var services = new ServiceCollection();
+        services.AddUsageSlicesClient(options =>
+        {
+            options.BaseAddress = limited.BaseAddress;
+            options.TokenProvider = _ => ValueTask.FromResult(token);
+        }).AddHttpMessageHandler(() => answers);
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<UsageSlicesClient>();
+
+        var tracked = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => client.TrackAsync(orgId, "AI_MESSAGES", cancellation: Cancel)));
+
+        answers.Statuses.ShouldContain(429);
+        tracked.Select(t => t.EventId).Distinct().Count().ShouldBe(3);
+        (await Client.CheckAsync(orgId, "AI_MESSAGES", cancellation: Cancel)).Used.ShouldBe(3);
+    }
+
+    /// <summary>The statuses of every attempt (it sits inside the client's retries).</summary>
+    private sealed class StatusRecorder : DelegatingHandler
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<int> statuses = new();
+
+        public IReadOnlyCollection<int> Statuses => statuses;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            statuses.Enqueue((int)response.StatusCode);
+            return response;
+        }
+    }
+
+    [Fact]
     public async Task a_refusal_in_enforce_mode_is_a_typed_exception_with_the_numbers_and_records_nothing()
     {
         var orgId = await RegisterAsync("free");
