@@ -10,7 +10,7 @@ namespace UsageSlices.Infrastructure;
 public sealed record CatalogRead(UsageCatalog Catalog, IReadOnlyDictionary<string, UsageCounter> Counters);
 
 /// <summary>
-/// The catalog of each organisation a check or a limits page asks about (the organisation, its overrides, every feature
+/// The catalog of each organisation a check, a limits page or the ledger asks about (the organisation, its overrides, every feature
 /// and tier), held in memory, with read-your-writes across instances: the counters are read in the same statement as
 /// the <see cref="CatalogVersion"/>, and what is held is used only while that version is the one it was loaded at. So a
 /// check that finds its organisation here costs one round trip of one statement (two primary-key reads); one that does
