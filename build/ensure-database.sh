@@ -28,7 +28,9 @@ if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main"' | grep -q 
 fi
 if ! pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" && $4 == "online"' | grep -q .; then
   echo "ensure-database: starting PostgreSQL $version"
-  "${sudo_cmd[@]}" pg_ctlcluster "$version" main start
+  # After an unclean stop (a machine killed mid-run) PostgreSQL replays its WAL before it accepts
+  # connections; after a benchmark that can take minutes, far beyond pg_ctl's default 60 s wait.
+  "${sudo_cmd[@]}" pg_ctlcluster "$version" main start -- -t 900
 fi
 
 for _ in $(seq 1 60); do
