@@ -18,11 +18,15 @@ public static class ServiceCollectionExtensions
             .Validate(options => options.BaseAddress is { IsAbsoluteUri: true }, "UsageSlices: BaseAddress must be an absolute address.")
             .Validate(options => options.TokenProvider is not null, "UsageSlices: a TokenProvider is required.");
         services.AddTransient<BearerTokenHandler>();
-        var builder = services.AddHttpClient<UsageSlicesClient>((provider, http) =>
+        services.AddSingleton<LimitsCache>();
+        var builder = services.AddHttpClient(nameof(UsageSlicesClient), (provider, http) =>
         {
             var options = provider.GetRequiredService<IOptions<UsageSlicesClientOptions>>().Value;
             http.BaseAddress = new Uri(options.BaseAddress!, "api/v1/");
         });
+        // A factory, because the client's constructor takes the cache, which is not public.
+        builder.AddTypedClient((http, provider) => new UsageSlicesClient(
+            http, provider.GetRequiredService<IOptions<UsageSlicesClientOptions>>(), provider.GetRequiredService<LimitsCache>()));
         builder.AddStandardResilienceHandler().Configure((HttpStandardResilienceOptions resilience, IServiceProvider provider) =>
         {
             var options = provider.GetRequiredService<IOptions<UsageSlicesClientOptions>>().Value;

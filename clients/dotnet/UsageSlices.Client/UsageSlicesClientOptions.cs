@@ -24,4 +24,22 @@ public sealed class UsageSlicesClientOptions
 
     /// <summary>Whether a check of a feature not in <see cref="FailOpen"/> fails open; <c>false</c> unless set.</summary>
     public bool FailOpenByDefault { get; set; }
+
+    /// <summary>
+    /// Turns on this instance's cache of limits pages (off when <c>null</c>, the default). Checks and limits pages are
+    /// then answered from a page read at most this long ago (the bound holds from when its request was sent), with this
+    /// instance's own tracks and holds since written into it; usage by other instances shows up within the bound. A
+    /// check answered so says <see cref="CheckResult.FromCache"/>. Tracks and reservations always go to the service,
+    /// so enforcement stays exact.
+    /// </summary>
+    public TimeSpan? LimitsCacheMaxStaleness { get; set; }
+
+    /// <summary>
+    /// Which organisation a request to the product's own routes acts for (a claim of its user, say), for
+    /// <see cref="FeatureEndpointFilter.RequireFeature{TBuilder}"/>; <c>null</c> from it refuses the request with 403.
+    /// </summary>
+    public Func<Microsoft.AspNetCore.Http.HttpContext, string?>? OrganisationOf { get; set; }
+
+    /// <summary>The clock the limits cache ages its pages by.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }
