@@ -7,9 +7,16 @@ var solution = "./UsageSlices.sln";
 var api = "./src/UsageSlices.Api/UsageSlices.Api.csproj";
 var results = MakeAbsolute(Directory("./artifacts/test-results"));
 var published = MakeAbsolute(Directory("./artifacts/publish"));
+var packages = MakeAbsolute(Directory("./artifacts/packages"));
+var typescriptClient = "./clients/typescript";
 
-int Run(string command, string arguments, IDictionary<string, string> environment = null) =>
-    StartProcess(command, new ProcessSettings { Arguments = arguments, EnvironmentVariables = environment });
+int Run(string command, string arguments, IDictionary<string, string> environment = null, string workingDirectory = null) =>
+    StartProcess(command, new ProcessSettings
+    {
+        Arguments = arguments,
+        EnvironmentVariables = environment,
+        WorkingDirectory = workingDirectory is null ? null : MakeAbsolute(Directory(workingDirectory)),
+    });
 
 Task("EnsureDatabase")
     .Description("Install (if missing) and start PostgreSQL, create the role and databases; skipped for ConnectionStrings__Postgres")
@@ -55,42 +62,91 @@ Task("Publish")
     }
 });
 
+Task("EnsureNode")
+    .Description("Install (if missing) Node.js and npm, which the TypeScript client builds and tests with")
+    .Does(() =>
+{
+    if (Run("bash", "./build/ensure-node.sh") != 0)
+        throw new Exception("Node.js could not be set up; see the lines above.");
+});
+
+Task("BuildTypeScriptClient")
+    .Description("clients/typescript: npm ci from the committed lock file, then tsc")
+    .IsDependentOn("EnsureNode")
+    .Does(() =>
+{
+    if (Run("npm", "ci --no-audit --no-fund", workingDirectory: typescriptClient) != 0
+        || Run("npm", "run build", workingDirectory: typescriptClient) != 0)
+        throw new Exception("The TypeScript client did not build; see the lines above.");
+});
+
+Task("PackClients")
+    .Description("The clients' packages, as they would be published, in artifacts/packages")
+    .IsDependentOn("Build")
+    .IsDependentOn("BuildTypeScriptClient")
+    .Does(() =>
+{
+    DotNetPack("./clients/dotnet/UsageSlices.Client/UsageSlices.Client.csproj", new DotNetPackSettings
+    {
+        Configuration = "Release",
+        OutputDirectory = packages,
+    });
+    EnsureDirectoryExists(packages);
+    if (Run("npm", $"pack --pack-destination {packages}", workingDirectory: typescriptClient) != 0)
+        throw new Exception("npm pack failed.");
+});
+
 Task("Test")
-    .Description("Every test, against a real PostgreSQL; ends with 'N passed, N failed'")
+    .Description("Every test (.NET, then the TypeScript client's), against a real PostgreSQL; ends with 'N passed, N failed'")
     .IsDependentOn("EnsureDatabase")
     .IsDependentOn("Build")
     .IsDependentOn("Format")
     .IsDependentOn("Publish")
+    .IsDependentOn("PackClients")
     .Does(() =>
 {
     CleanDirectory(results);
-    // The crash test runs the published service as a real process.
-    var exitCode = Run("dotnet",
+    var testEnvironment = new Dictionary<string, string> { ["USAGE_SLICES_PUBLISHED_API"] = $"{published}/UsageSlices.Api.dll" };
+    // The crash test runs the published service as a real process; so do the TypeScript client's tests.
+    var dotnetExit = Run("dotnet",
         $"test --solution {solution} --no-build -c {configuration} --results-directory \"{results}\" --report-xunit-trx --report-xunit-trx-filename tests.trx",
-        new Dictionary<string, string> { ["USAGE_SLICES_PUBLISHED_API"] = $"{published}/UsageSlices.Api.dll" });
+        testEnvironment);
+    // Node's runner prints its own lines and writes JUnit XML; one file at a time, as each starts a service of its own.
+    var typescriptExit = Run("bash",
+        "-c \"node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout " +
+        $"--test-reporter=junit --test-reporter-destination={results}/typescript.junit.xml dist/test/*.test.js\"",
+        testEnvironment, typescriptClient);
 
-    var counters = GetFiles($"{results}/**/*.trx")
-        .Select(file => XDocument.Load(file.FullPath).Descendants().First(e => e.Name.LocalName == "Counters"))
-        .ToList();
-    int Sum(string name) => counters.Sum(c => (int?)c.Attribute(name) ?? 0);
-    var passed = Sum("passed");
-    var failed = Sum("failed") + Sum("error") + Sum("timeout") + Sum("aborted");
+    var outcomes = TestOutcomes();
+    var passed = outcomes.Count(o => o.Outcome == "passed");
+    var failed = outcomes.Count(o => o.Outcome == "failed");
     // The failures are named again after Cake's task table, where a log's tail (all CI shows) still has them.
-    var failures = GetFiles($"{results}/**/*.trx")
-        .SelectMany(file => XDocument.Load(file.FullPath).Descendants().Where(e => e.Name.LocalName == "UnitTestResult"))
-        .Where(result => (string)result.Attribute("outcome") != "Passed")
-        .Select(result =>
-        {
-            var message = result.Descendants().FirstOrDefault(e => e.Name.LocalName == "Message")?.Value ?? "";
-            var firstLine = message.Split('\n').FirstOrDefault()?.Trim() ?? "";
-            return $"FAILED {(string)result.Attribute("testName")}: {firstLine}\n";
-        });
+    var failures = outcomes.Where(o => o.Outcome == "failed").Select(o => $"FAILED {o.Name}: {o.Message}\n");
     // build.sh prints this as the run's closing line, after Cake's task table.
     System.IO.File.WriteAllText($"{results}/summary.txt", string.Concat(failures) + $"{passed} passed, {failed} failed\n");
 
-    if (exitCode != 0 || failed > 0 || passed == 0)
-        throw new Exception($"Tests failed (exit code {exitCode}, {passed} passed, {failed} failed).");
+    if (dotnetExit != 0 || typescriptExit != 0 || failed > 0 || passed == 0)
+        throw new Exception($"Tests failed (dotnet exit code {dotnetExit}, node exit code {typescriptExit}, {passed} passed, {failed} failed).");
 });
+
+/// <summary>Every test's outcome (passed, failed or skipped): xunit's TRX files, then Node's JUnit XML.</summary>
+List<(string Name, string Outcome, string Message)> TestOutcomes()
+{
+    string FirstLine(string text) => (text ?? "").Split('\n').FirstOrDefault()?.Trim() ?? "";
+    var dotnet = GetFiles($"{results}/**/*.trx")
+        .SelectMany(file => XDocument.Load(file.FullPath).Descendants().Where(e => e.Name.LocalName == "UnitTestResult"))
+        .Select(result => (
+            Name: (string)result.Attribute("testName"),
+            Outcome: (string)result.Attribute("outcome") switch { "Passed" => "passed", "NotExecuted" => "skipped", _ => "failed" },
+            Message: FirstLine(result.Descendants().FirstOrDefault(e => e.Name.LocalName == "Message")?.Value)));
+    var node = GetFiles($"{results}/*.junit.xml")
+        .SelectMany(file => XDocument.Load(file.FullPath).Descendants("testcase"))
+        .Select(testcase => (
+            Name: "typescript: " + (string)testcase.Attribute("name"),
+            Outcome: testcase.Element("failure") is not null ? "failed" : testcase.Element("skipped") is not null ? "skipped" : "passed",
+            Message: FirstLine((string)testcase.Element("failure")?.Attribute("message"))));
+    return dotnet.Concat(node).ToList();
+}
 
 Task("Bench")
     .Description("Baselines (bare Kestrel, pgbench) and the service side by side in one run; writes docs/benchmarks.md")

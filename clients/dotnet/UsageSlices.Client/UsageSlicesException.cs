@@ -14,7 +14,7 @@ public class UsageSlicesException(int status, UsageSlicesProblem? problem)
 /// <summary>402: the organisation may not use that much of the feature now (enforce mode or a reservation). Nothing was recorded.</summary>
 public sealed class UsageLimitReachedException(UsageSlicesProblem problem) : UsageSlicesException(402, problem)
 {
-    /// <summary>Why it does not fit: <c>LIMIT_EXCEEDED</c>, <c>REQUESTED_EXCEEDS_REMAINING</c> or <c>FEATURE_NOT_IN_TIER</c>.</summary>
+    /// <summary>Why it does not fit: <c>LIMIT_EXCEEDED</c>, <c>REQUESTED_EXCEEDS_REMAINING</c> or <c>NOT_IN_TIER</c>.</summary>
     public string? Reason => Problem?.Reason;
 
     /// <summary>What the call asked for.</summary>
