@@ -70,6 +70,14 @@ Task("EnsureNode")
         throw new Exception("Node.js could not be set up; see the lines above.");
 });
 
+Task("EnsureBrowser")
+    .Description("Install (if missing) Debian's Chromium, which the dashboard's browser tests drive")
+    .Does(() =>
+{
+    if (Run("bash", "./build/ensure-browser.sh") != 0)
+        throw new Exception("Chromium could not be set up; see the lines above.");
+});
+
 Task("BuildTypeScriptClient")
     .Description("clients/typescript: npm ci from the committed lock file, then tsc")
     .IsDependentOn("EnsureNode")
@@ -99,6 +107,7 @@ Task("PackClients")
 Task("Test")
     .Description("Every test (.NET, then the TypeScript client's), against a real PostgreSQL; ends with 'N passed, N failed'")
     .IsDependentOn("EnsureDatabase")
+    .IsDependentOn("EnsureBrowser")
     .IsDependentOn("Build")
     .IsDependentOn("Format")
     .IsDependentOn("Publish")

@@ -61,6 +61,7 @@ app.UseExceptionHandler();
 app.UseUsageMetricsEndpoint(management);
 // The interactive API page lives at /docs/ (its script is loaded relative to it).
 app.UseRewriter(new RewriteOptions().AddRedirect("^docs$", "docs/"));
+app.UseDashboard();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();

@@ -12,6 +12,7 @@ using UsageSlices.Features.GettingUsageHistory;
 using UsageSlices.Features.GettingWebhooks;
 using UsageSlices.Features.GrantingOverrides;
 using UsageSlices.Features.ListingFeatures;
+using UsageSlices.Features.ListingOrganisations;
 using UsageSlices.Features.ListingOverrides;
 using UsageSlices.Features.ListingReservations;
 using UsageSlices.Features.ListingTiers;
@@ -49,6 +50,7 @@ public static class Endpoints
 
         api.MapRegisterOrganisation();
         api.MapGetOrganisation();
+        api.MapListOrganisations();
         api.MapTrackUsage();
         api.MapTrackUsageBatch();
         api.MapGetUsageStats();

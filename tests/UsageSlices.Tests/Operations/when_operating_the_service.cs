@@ -39,7 +39,7 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
         var paths = JsonNode.Parse(await result.ReadAsTextAsync())!["paths"]!.AsObject().Select(p => p.Key);
         paths.ShouldBe(
         [
-            "/api/v1/organisations/{orgId}", "/api/v1/usage/{orgId}/track", "/api/v1/usage/events:batch", "/api/v1/usage/stats", "/api/v1/usage/{orgId}/check/{feature}",
+            "/api/v1/organisations", "/api/v1/organisations/{orgId}", "/api/v1/usage/{orgId}/track", "/api/v1/usage/events:batch", "/api/v1/usage/stats", "/api/v1/usage/{orgId}/check/{feature}",
             "/api/v1/usage/{orgId}/limits", "/api/v1/usage/{orgId}/tier", "/api/v1/tiers", "/api/v1/tiers/{code}", "/api/v1/features",
             "/api/v1/organisations/{orgId}/overrides", "/api/v1/organisations/{orgId}/overrides/{feature}",
             "/api/v1/usage/{orgId}/reservations", "/api/v1/usage/{orgId}/reservations/{reservationId}", "/api/v1/usage/{orgId}/reservations/{reservationId}/commit",
@@ -57,7 +57,7 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
         var document = JsonNode.Parse(await result.ReadAsTextAsync())!;
 
         var operations = document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject().Select(op => (Name: $"{op.Key} {path.Key}", Operation: op.Value!))).ToList();
-        operations.Count.ShouldBe(33);
+        operations.Count.ShouldBe(34);
         foreach (var (name, operation) in operations)
         {
             var responses = operation["responses"]!.AsObject();

@@ -137,6 +137,14 @@ public sealed class when_operators_query_the_runbook_views(AppFixture app) : Api
         ((long)stats["eventsLast24Hours"]!).ShouldBe(3);
         var apiCalls = stats["features"]!.AsArray().Single(f => (string)f!["feature"]! == "API_CALLS")!;
         ((long)apiCalls["eventsLastHour"]!).ShouldBe(2);
+
+        // The day's chart: 24 consecutive clock hours, the current one last, holding every event of the test.
+        var hours = stats["eventsPerHour"]!.AsArray().Select(h => (Hour: (DateTimeOffset)h!["hour"]!, Events: (long)h["events"]!)).ToList();
+        hours.Count.ShouldBe(24);
+        hours.Zip(hours.Skip(1)).ShouldAllBe(pair => pair.Second.Hour - pair.First.Hour == TimeSpan.FromHours(1));
+        var asOf = (DateTimeOffset)stats["asOf"]!;
+        (hours[^1].Hour <= asOf && asOf < hours[^1].Hour.AddHours(1)).ShouldBeTrue();
+        hours.Sum(h => h.Events).ShouldBe(3);
     }
 
     [Fact]

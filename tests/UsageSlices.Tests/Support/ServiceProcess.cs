@@ -13,6 +13,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 {
     private readonly Dictionary<string, string> environment;
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> output = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> transcript = new();
     private Process? process;
 
     /// <param name="settings">More configuration, as environment variables (<c>Webhooks__AllowPrivateNetworks</c>).</param>
@@ -153,11 +154,15 @@ public sealed class ServiceProcess : IAsyncDisposable
         process?.Dispose();
     }
 
-    /// <summary>Keeps the last lines the process wrote, to explain a failed start.</summary>
+    /// <summary>Everything the process (and its runs since this object was made) wrote, for tests of what is logged.</summary>
+    public string Transcript => string.Join('\n', transcript);
+
+    /// <summary>Keeps the last lines the process wrote, to explain a failed start, and the whole transcript.</summary>
     private void Remember(string? line)
     {
         if (line is null)
             return;
+        transcript.Enqueue(line);
         output.Enqueue(line);
         while (output.Count > 40)
             output.TryDequeue(out _);

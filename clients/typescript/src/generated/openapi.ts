@@ -20,6 +20,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organisations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Organisations in id order, a page at a time: those whose id, slug or name contains the search, on a tier (admin). */
+        get: operations["ListOrganisations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/usage/{orgId}/track": {
         parameters: {
             query?: never;
@@ -704,6 +721,13 @@ export interface components {
             /** Format: int64 */
             quantity: number;
         };
+        /** @description Usage events recorded in the clock hour starting at Hour. */
+        HourActivity: {
+            /** Format: date-time */
+            hour: string;
+            /** Format: int64 */
+            events: number;
+        };
         HttpValidationProblemDetails: {
             type?: null | string;
             title?: null | string;
@@ -738,6 +762,11 @@ export interface components {
          * @enum {unknown}
          */
         LimitSource: "tier" | "override";
+        ListOrganisationsReply: {
+            organisations: components["schemas"]["Organisation"][];
+            /** @description Pass it as `after` for the next page; `null` on the last. */
+            nextAfter: null | string;
+        };
         ListOverridesReply: {
             overrides: components["schemas"]["LimitOverrideView"][];
         };
@@ -1092,6 +1121,7 @@ export interface components {
             /** Format: int64 */
             eventsLast24Hours: number;
             features: components["schemas"]["FeatureActivity"][];
+            eventsPerHour: components["schemas"]["HourActivity"][];
             /** Format: date-time */
             asOf: string;
         };
@@ -1302,6 +1332,76 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    ListOrganisations: {
+        parameters: {
+            query?: {
+                search?: string;
+                tier?: string;
+                limit?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListOrganisationsReply"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
