@@ -72,8 +72,11 @@ app.MapUsageApi();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(DatabaseProbe.ReadyTag) });
 app.MapOpenApi();
-// The interactive page loads its script from this service and no web fonts, so it works offline.
-app.MapScalarApiReference("/docs", options => options.WithTitle("UsageSlices API").DisableDefaultFonts());
+// The interactive page loads its script from this service and no web fonts.
+// None of the buttons that need Scalar's cloud (its AI agent, MCP, the developer tools' deploy and SDK generation),
+// and no telemetry: everything on the page works offline.
+app.MapScalarApiReference("/docs", options => options.WithTitle("UsageSlices API").DisableDefaultFonts()
+    .DisableAgent().DisableMcp().HideDeveloperTools().DisableTelemetry());
 // A route that names no organisation it acts on would be open to every organisation's token: refuse to start.
 Access.RequireDeclaredOrganisations(((IEndpointRouteBuilder)app).DataSources.SelectMany(source => source.Endpoints));
 

@@ -32,10 +32,11 @@ using UsageSlices.Features.TrackingUsage;
 using UsageSlices.Features.TrackingUsageInBatches;
 using UsageSlices.Features.UpsertingTiers;
 using UsageSlices.Features.VoidingUsageEvents;
+using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Features;
 
-/// <summary>The table of contents of the HTTP API: one line per slice.</summary>
+/// <summary>The table of contents of the HTTP API: one line per slice, by area.</summary>
 public static class Endpoints
 {
     public static void MapUsageApi(this IEndpointRouteBuilder app)
@@ -48,39 +49,51 @@ public static class Endpoints
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        api.MapRegisterOrganisation();
-        api.MapGetOrganisation();
-        api.MapListOrganisations();
-        api.MapTrackUsage();
-        api.MapTrackUsageBatch();
-        api.MapGetUsageStats();
-        api.MapCheckLimit();
-        api.MapGetLimits();
-        api.MapAssignTier();
-        api.MapListTiers();
-        api.MapGetTier();
-        api.MapUpsertTier();
-        api.MapListFeatures();
-        api.MapGrantOverride();
-        api.MapListOverrides();
-        api.MapRevokeOverride();
-        api.MapReserveUsage();
-        api.MapCommitReservation();
-        api.MapReleaseReservation();
-        api.MapListReservations();
-        api.MapListUsageEvents();
-        api.MapGetUsageHistory();
-        api.MapCorrectUsage();
-        api.MapVoidUsageEvent();
-        api.MapExportUsage();
-        api.MapRegisterWebhook();
-        api.MapListWebhooks();
-        api.MapGetWebhook();
-        api.MapChangeWebhook();
-        api.MapDeleteWebhook();
-        api.MapRotateWebhookSecret();
-        api.MapTestWebhook();
-        api.MapListWebhookDeliveries();
-        api.MapRetryWebhookDelivery();
+        // Grouped by area: each group's tag is its section of /openapi/v1.json and of the /docs page (ApiAreas).
+        var organisations = api.MapGroup("").WithTags(ApiAreas.Organisations);
+        organisations.MapRegisterOrganisation();
+        organisations.MapGetOrganisation();
+        organisations.MapListOrganisations();
+        organisations.MapAssignTier();
+        organisations.MapGrantOverride();
+        organisations.MapListOverrides();
+        organisations.MapRevokeOverride();
+
+        var usage = api.MapGroup("").WithTags(ApiAreas.Usage);
+        usage.MapTrackUsage();
+        usage.MapTrackUsageBatch();
+        usage.MapCheckLimit();
+        usage.MapGetLimits();
+        usage.MapListUsageEvents();
+        usage.MapGetUsageHistory();
+        usage.MapCorrectUsage();
+        usage.MapVoidUsageEvent();
+
+        var reservations = api.MapGroup("").WithTags(ApiAreas.Reservations);
+        reservations.MapReserveUsage();
+        reservations.MapCommitReservation();
+        reservations.MapReleaseReservation();
+        reservations.MapListReservations();
+
+        var tiers = api.MapGroup("").WithTags(ApiAreas.Tiers);
+        tiers.MapListTiers();
+        tiers.MapGetTier();
+        tiers.MapUpsertTier();
+        tiers.MapListFeatures();
+
+        var webhooks = api.MapGroup("").WithTags(ApiAreas.Webhooks);
+        webhooks.MapRegisterWebhook();
+        webhooks.MapListWebhooks();
+        webhooks.MapGetWebhook();
+        webhooks.MapChangeWebhook();
+        webhooks.MapDeleteWebhook();
+        webhooks.MapRotateWebhookSecret();
+        webhooks.MapTestWebhook();
+        webhooks.MapListWebhookDeliveries();
+        webhooks.MapRetryWebhookDelivery();
+
+        var operations = api.MapGroup("").WithTags(ApiAreas.Operations);
+        operations.MapGetUsageStats();
+        operations.MapExportUsage();
     }
 }

@@ -66,13 +66,13 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
     private ILocator Heading(string name) => page.GetByRole(AriaRole.Heading, new() { Name = name, Level = 1 });
 
     /// <summary>Both widths the design names, into artifacts/screenshots (docs/ keeps one of each).</summary>
-    private async Task ScreenshotsAsync(string name)
+    private async Task ScreenshotsAsync(string name, bool fullPage = true)
     {
         Directory.CreateDirectory(DashboardFixture.Screenshots);
         foreach (var width in new[] { 1280, 390 })
         {
             await page.SetViewportSizeAsync(width, 900);
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.Screenshots, $"{name}-{width}.png"), FullPage = true });
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.Screenshots, $"{name}-{width}.png"), FullPage = fullPage });
         }
         await page.SetViewportSizeAsync(1280, 900);
     }
@@ -284,5 +284,36 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
         var levels = await page.EvaluateAsync<int[]>("[...document.querySelectorAll('h1,h2,h3,h4')].map(h => +h.tagName[1])");
         levels[0].ShouldBe(1);
         levels.Zip(levels.Skip(1)).ShouldAllBe(pair => pair.Second <= pair.First + 1);
+    }
+
+    [Fact]
+    public async Task the_api_page_groups_its_operations_by_area_and_needs_nothing_beyond_the_service()
+    {
+        // Any request that leaves the service is refused and remembered: the page must work offline.
+        var elsewhere = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await context.RouteAsync("**/*", async route =>
+        {
+            if (new Uri(route.Request.Url).Authority == fixture.Service.BaseAddress.Authority)
+                await route.ContinueAsync();
+            else
+            {
+                elsewhere.Enqueue(route.Request.Url);
+                await route.AbortAsync();
+            }
+        });
+
+        await page.GotoAsync(Url("/docs/"));
+
+        var sidebar = page.Locator("aside, nav").Filter(new() { HasText = "Reservations" }).First;
+        foreach (var area in new[] { "Organisations", "Usage", "Reservations", "Tiers", "Webhooks", "Operations" })
+            await Expect(sidebar.GetByText(area, new() { Exact = true }).First).ToBeVisibleAsync();
+        // Operations are named in words in the sidebar (the first area is open).
+        await Expect(sidebar.GetByText("Register organisation", new() { Exact = true }).First).ToBeVisibleAsync();
+        foreach (var cloud in new[] { "Ask AI", "Deploy", "Generate SDK", "Generate SDKs" })
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = cloud, Exact = true })).ToHaveCountAsync(0);
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        elsewhere.ShouldBeEmpty();
+        // The page is as long as the whole API: the screenshots show its first screen.
+        await ScreenshotsAsync("api-page", fullPage: false);
     }
 }

@@ -74,6 +74,33 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
     }
 
     [Fact]
+    public async Task every_operation_is_in_one_area_and_has_a_short_name_with_its_sentence_as_description()
+    {
+        var result = await Host.Scenario(x => x.Get.Url("/openapi/v1.json"));
+        var document = JsonNode.Parse(await result.ReadAsTextAsync())!;
+
+        document["tags"]!.AsArray().Select(t => (string)t!["name"]!)
+            .ShouldBe(["Organisations", "Usage", "Reservations", "Tiers", "Webhooks", "Operations"]);
+        document["tags"]!.AsArray().ShouldAllBe(t => ((string)t!["description"]!).Length > 20);
+        var operations = document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject().Select(op => op.Value!)).ToList();
+        var areas = operations.GroupBy(op => (string)op["tags"]!.AsArray().Single()!).ToDictionary(g => g.Key, g => g.Count());
+        areas.ShouldBe(new Dictionary<string, int>
+        {
+            ["Organisations"] = 7,
+            ["Usage"] = 8,
+            ["Reservations"] = 4,
+            ["Tiers"] = 4,
+            ["Webhooks"] = 9,
+            ["Operations"] = 2,
+        }, ignoreOrder: true);
+
+        var track = document["paths"]!["/api/v1/usage/{orgId}/track"]!["post"]!;
+        ((string)track["summary"]!).ShouldBe("Track usage");
+        ((string)track["description"]!).ShouldStartWith("Record that an organisation used");
+        operations.ShouldAllBe(op => ((string)op["summary"]!).Length <= 30 && ((string)op["description"]!).Length > ((string)op["summary"]!).Length);
+    }
+
+    [Fact]
     public async Task the_interactive_page_loads_its_script_from_the_service_itself()
     {
         var page = await Host.Scenario(x => x.Get.Url("/docs/"));
