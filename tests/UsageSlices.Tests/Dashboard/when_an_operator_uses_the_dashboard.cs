@@ -181,7 +181,7 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
         await grant.GetByRole(AriaRole.Button, new() { Name = "Grant override" }).ClickAsync();
 
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Override granted: AI_MESSAGES limit 2000.");
-        var row = page.Locator("#limits ~ table tbody tr").Filter(new() { HasText = "AI_MESSAGES" });
+        var row = page.Locator("#limits ~ .scroll table tbody tr").Filter(new() { HasText = "AI_MESSAGES" });
         await Expect(row.Locator("td").Nth(3)).ToHaveTextAsync("2,000");
         await Expect(row.Locator("td").Nth(4)).ToHaveTextAsync("override");
         var limit = await LimitOfAsync(orgId, "AI_MESSAGES");
@@ -210,7 +210,7 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
 
         await Expect(page.GetByRole(AriaRole.Status).Or(form.GetByRole(AriaRole.Alert).Filter(new() { HasText = "refused" }))).ToHaveTextAsync("Correction recorded: DOCUMENT_SCANS is now at 5.");
         (await LimitOfAsync(orgId, "DOCUMENT_SCANS")).GetProperty("used").GetInt64().ShouldBe(5);
-        await Expect(page.Locator("#events ~ table tbody tr").First).ToContainTextAsync("Ticket 4711: counted twice");
+        await Expect(page.Locator("#events ~ .scroll table tbody tr").First).ToContainTextAsync("Ticket 4711: counted twice");
     }
 
     [Fact]
@@ -280,6 +280,13 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
             RunOnly = new RunOnlyOptions { Type = "tag", Values = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
         });
 
+        // Nothing left out of a page shows as a word, and nothing is wider than a phone's screen.
+        var text = await page.Locator("main").InnerTextAsync();
+        text.ShouldNotContain("null");
+        text.ShouldNotContain("undefined");
+        await page.SetViewportSizeAsync(390, 900);
+        (await page.EvaluateAsync<int>("document.documentElement.scrollWidth")).ShouldBeLessThanOrEqualTo(390);
+        await page.SetViewportSizeAsync(1280, 900);
         results.Violations.Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => string.Join(" ", n.Target)))})").ShouldBeEmpty();
         var levels = await page.EvaluateAsync<int[]>("[...document.querySelectorAll('h1,h2,h3,h4')].map(h => +h.tagName[1])");
         levels[0].ShouldBe(1);
@@ -315,5 +322,37 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
         elsewhere.ShouldBeEmpty();
         // The page is as long as the whole API: the screenshots show its first screen.
         await ScreenshotsAsync("api-page", fullPage: false);
+    }
+
+    [Fact]
+    public async Task a_failed_webhook_delivery_is_seen_with_its_answer_and_sent_again_from_the_webhooks_page()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.AnswerWith(500);
+        var webhook = await ApiAsync(HttpMethod.Post, "/api/v1/webhooks", new { url = receiver.Url, eventTypes = new[] { "webhook.test" } });
+        var id = webhook.GetProperty("id").GetString()!;
+        await ApiAsync(HttpMethod.Post, $"/api/v1/webhooks/{id}/test");
+        await Eventually.WaitUntilAsync(() => receiver.Received.Count == 1, "the test event never reached the receiver");
+
+        await SignInAsync();
+        await page.GotoAsync(Url($"/admin/#/webhooks?id={id}"));
+        await Expect(Heading("Webhooks")).ToBeVisibleAsync();
+        var delivery = page.Locator("#deliveries ~ .scroll table tbody tr").Filter(new() { HasText = "webhook.test" });
+        await Expect(delivery.Locator("td").Nth(0)).ToHaveTextAsync("pending");
+        await Expect(delivery.Locator("td").Nth(2)).ToContainTextAsync("500 in ");
+        await ScreenshotsAsync("webhooks");
+
+        await delivery.GetByRole(AriaRole.Button, new() { NameRegex = new("^Retry the webhook.test delivery") }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("The webhook.test delivery is being sent again.");
+        await Eventually.WaitUntilAsync(() => receiver.Received.Count == 2, "the retry never reached the receiver");
+        receiver.Received[1].Id.ShouldBe(receiver.Received[0].Id);
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var deliveries = await ApiAsync(HttpMethod.Get, $"/api/v1/webhooks/{id}/deliveries");
+            return deliveries.GetProperty("deliveries")[0].GetProperty("status").GetString() == "delivered";
+        }, "the retried delivery was never recorded as delivered");
+        await page.ReloadAsync();
+        await Expect(delivery.Locator("td").Nth(0)).ToHaveTextAsync("delivered");
     }
 }

@@ -15,7 +15,8 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     private IPlaywright playwright = null!;
 
-    public ServiceProcess Service { get; } = new(Schema, settings: new Dictionary<string, string>
+    /// <summary>A small pool: one browser's calls need few connections, and the tests' hosts share PostgreSQL's 100.</summary>
+    public ServiceProcess Service { get; } = new(Schema, AppFixture.ConnectionString + ";Maximum Pool Size=8", settings: new Dictionary<string, string>
     {
         // The webhook page's test sends to a receiver on loopback.
         ["Webhooks__AllowPrivateNetworks"] = "true",

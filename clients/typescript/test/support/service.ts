@@ -16,7 +16,8 @@ const apiAssembly = process.env.USAGE_SLICES_PUBLISHED_API
 
 const connectionString = (process.env.ConnectionStrings__Postgres
   ?? "Host=localhost;Port=5432;Database=usage_slices_tests;Username=usage_slices;Password=usage_slices")
-  + ";Connection Idle Lifetime=10;Connection Pruning Interval=1";
+  // A small pool: the tests' calls need few connections, and every service on the machine shares PostgreSQL's 100.
+  + ";Connection Idle Lifetime=10;Connection Pruning Interval=1;Maximum Pool Size=8";
 
 /** A port below Linux's ephemeral range (32768+), where no outgoing connection can be holding it. */
 async function freePort(): Promise<number> {

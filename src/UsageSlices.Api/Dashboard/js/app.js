@@ -31,7 +31,8 @@ export async function render({ keepFocus = false } = {}) {
   main.setAttribute("aria-busy", "true");
   try {
     const content = await route()();
-    main.replaceChildren(...[content].flat());
+    // A page is a list of nodes, some of them left out (null: no message to show, say).
+    main.replaceChildren(...[content].flat(Infinity).filter(node => node instanceof Node));
   } catch (error) {
     if (error instanceof SignedOut) return signIn(error.message);
     main.replaceChildren(h("h1", { tabindex: -1 }, "Something went wrong"), h("p", { role: "alert", class: "error" },

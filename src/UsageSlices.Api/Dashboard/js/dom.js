@@ -28,12 +28,12 @@ function nodes(children) {
   return children.flat(Infinity).filter(c => c !== null && c !== undefined && c !== false).map(c => c instanceof Node ? c : document.createTextNode(String(c)));
 }
 
-/** A table with a caption, a header row and rows of cells (strings or nodes). */
+/** A table with a caption, a header row and rows of cells (strings or nodes), scrolling sideways when it is wider than the page. */
 export function table(caption, headers, rows) {
-  return h("table", {},
+  return h("div", { class: "scroll" }, h("table", {},
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, headers.map(header => h("th", { scope: "col" }, header)))),
-    h("tbody", {}, rows.map(cells => h("tr", {}, cells.map((cell, index) => index === 0 ? h("th", { scope: "row" }, cell) : h("td", {}, cell))))));
+    h("tbody", {}, rows.map(cells => h("tr", {}, cells.map((cell, index) => index === 0 ? h("th", { scope: "row" }, cell) : h("td", {}, cell)))))));
 }
 
 /** A labelled form control: the label names it, a hint (if any) describes it. */

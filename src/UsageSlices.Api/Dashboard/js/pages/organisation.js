@@ -67,7 +67,7 @@ export async function organisation(orgId, params) {
     h("section", { "aria-labelledby": "overrides" },
       h("h2", { id: "overrides" }, "Active overrides"),
       overrides.overrides.length === 0 ? h("p", {}, "None: every limit is the tier's.") :
-        table(`Overrides of ${org.name}`, ["Feature", "Limit", "Expires", "Reason", "Granted by", ""],
+        table(`Overrides of ${org.name}`, ["Feature", "Limit", "Expires", "Reason", "Granted by", "Action"],
           overrides.overrides.map(o => [o.feature, o.unlimited ? "unlimited" : String(o.limit), when(o.expiresAt), o.reason ?? "—", o.grantedBy,
             actionForm({ class: "inline" }, [h("button", { type: "submit", "aria-label": `Revoke the override of ${o.feature}` }, "Revoke")], {
               action: () => api(`organisations/${id}/overrides/${segment(o.feature)}`, { method: "DELETE" }),

@@ -22,13 +22,13 @@ export async function webhooks(params) {
     chosen ? h("section", { "aria-labelledby": "deliveries" },
       h("h2", { id: "deliveries" }, `Deliveries to ${chosen.url}`),
       deliveries.length === 0 ? h("p", {}, "No delivery yet.") :
-        table("The last 100 deliveries, newest first", ["Event", "Status", "Attempts", "Last answer", "Next attempt", ""],
+        table("The last 100 deliveries, newest first", ["Event", "Status", "Attempts", "Last answer", "Next attempt", "Action"],
           deliveries.map(d => {
             const last = d.attempts.at(-1);
             return [
               `${d.eventType} (${when(d.createdAt)})`, d.status, String(d.attempts.length),
               last ? (last.statusCode ? `${last.statusCode} in ${last.durationMs} ms` : last.error ?? "—") : "—", when(d.nextAttemptAt),
-              actionForm({ class: "inline" }, [h("button", { type: "submit", "aria-label": `Send the ${d.eventType} delivery of ${when(d.createdAt)} again` }, "Retry")], {
+              actionForm({ class: "inline" }, [h("button", { type: "submit", "aria-label": `Retry the ${d.eventType} delivery of ${when(d.createdAt)}` }, "Retry")], {
                 action: () => api(`webhooks/${segment(chosen.id)}/deliveries/${segment(d.id)}/retry`, { method: "POST" }),
                 success: `The ${d.eventType} delivery is being sent again.`,
                 done: () => render({ keepFocus: true }),
