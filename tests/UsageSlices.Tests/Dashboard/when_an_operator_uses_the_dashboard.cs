@@ -355,4 +355,65 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
         await page.ReloadAsync();
         await Expect(delivery.Locator("td").Nth(0)).ToHaveTextAsync("delivered");
     }
+
+    [Fact]
+    public async Task an_endpoint_registered_on_the_webhooks_page_gets_the_test_event_sent_from_it()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await SignInAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Webhooks" }).ClickAsync();
+        await Expect(Heading("Webhooks")).ToBeVisibleAsync();
+
+        var register = page.Locator("#register + form");
+        await register.GetByLabel("Address").FillAsync(receiver.Url.ToString());
+        await register.GetByLabel("Event types").FillAsync("webhook.test, not.an.event");
+        await register.GetByRole(AriaRole.Button, new() { Name = "Register endpoint" }).ClickAsync();
+        // The API's refusal is shown, and nothing is registered.
+        await Expect(register.GetByRole(AriaRole.Alert)).ToContainTextAsync("eventTypes");
+        (await ApiAsync(HttpMethod.Get, "/api/v1/webhooks")).GetProperty("webhooks").EnumerateArray()
+            .ShouldNotContain(w => w.GetProperty("url").GetString() == receiver.Url.ToString());
+
+        await register.GetByLabel("Event types").FillAsync("webhook.test");
+        await register.GetByLabel("Description").FillAsync("Registered in the dashboard");
+        await register.GetByRole(AriaRole.Button, new() { Name = "Register endpoint" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Its signing secret, shown this once: whsec_");
+        var registered = (await ApiAsync(HttpMethod.Get, "/api/v1/webhooks")).GetProperty("webhooks").EnumerateArray()
+            .Single(w => w.GetProperty("url").GetString() == receiver.Url.ToString());
+        registered.GetProperty("description").GetString().ShouldBe("Registered in the dashboard");
+
+        await page.GotoAsync(Url($"/admin/#/webhooks?id={registered.GetProperty("id").GetString()}"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send a test event" }).ClickAsync();
+
+        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("A webhook.test event is on its way to this endpoint.");
+        await Eventually.WaitUntilAsync(() => receiver.Received.Count == 1, "the test event never reached the receiver");
+        receiver.Received[0].Body.ShouldContain("\"type\":\"webhook.test\"");
+    }
+
+    [Fact]
+    public async Task a_page_that_answers_late_does_not_replace_the_page_navigated_to_since()
+    {
+        // The overview's figures are held back until the operator has moved on to the tiers.
+        var released = new TaskCompletionSource();
+        var statsCalls = 0;
+        await context.RouteAsync("**/api/v1/usage/stats", async route =>
+        {
+            // The first call is the sign-in's check of the token; the second is the overview's.
+            if (Interlocked.Increment(ref statsCalls) == 2)
+                await released.Task;
+            await route.ContinueAsync();
+        });
+        await SignInAsync();
+        await Eventually.WaitUntilAsync(() => Volatile.Read(ref statsCalls) == 2, "the overview never asked for its figures");
+
+        await page.GotoAsync(Url("/admin/#/tiers"));
+        await Expect(Heading("Tiers")).ToBeVisibleAsync();
+        var lateAnswer = page.WaitForResponseAsync(response => response.Url.EndsWith("/api/v1/usage/stats", StringComparison.Ordinal));
+        released.SetResult();
+        await lateAnswer;
+        // Whatever the late answer's page did has run once the page's tasks queued before this one have.
+        await page.EvaluateAsync("() => new Promise(resolve => setTimeout(resolve, 0))");
+
+        await Expect(Heading("Tiers")).ToBeVisibleAsync();
+        await Expect(Heading("Overview")).ToHaveCountAsync(0);
+    }
 }

@@ -23,23 +23,31 @@ function route() {
   return () => overview();
 }
 
-/** Renders the current route; the page's heading then takes the focus, so keyboards and screen readers start there. */
+let rendering = 0;
+
+/**
+ * Renders the current route; the page's heading then takes the focus, so keyboards and screen readers start there.
+ * Only the latest navigation's page is shown: one that was still loading when the address changed again is dropped.
+ */
 export async function render({ keepFocus = false } = {}) {
   if (!session.token) return signIn();
+  const mine = ++rendering;
   nav.hidden = false;
   markCurrentLink();
   main.setAttribute("aria-busy", "true");
+  let content;
   try {
-    const content = await route()();
-    // A page is a list of nodes, some of them left out (null: no message to show, say).
-    main.replaceChildren(...[content].flat(Infinity).filter(node => node instanceof Node));
+    content = await route()();
   } catch (error) {
+    if (mine !== rendering) return;
     if (error instanceof SignedOut) return signIn(error.message);
-    main.replaceChildren(h("h1", { tabindex: -1 }, "Something went wrong"), h("p", { role: "alert", class: "error" },
-      error instanceof ApiProblem ? error.messages.join(" ") : String(error)));
-  } finally {
-    main.removeAttribute("aria-busy");
+    content = [h("h1", { tabindex: -1 }, "Something went wrong"), h("p", { role: "alert", class: "error" },
+      error instanceof ApiProblem ? error.messages.join(" ") : String(error))];
   }
+  if (mine !== rendering) return;
+  // A page is a list of nodes, some of them left out (null: no message to show, say).
+  main.replaceChildren(...[content].flat(Infinity).filter(node => node instanceof Node));
+  main.removeAttribute("aria-busy");
   if (!keepFocus) main.querySelector("h1")?.focus();
 }
 
@@ -52,6 +60,8 @@ function markCurrentLink() {
 
 /** The sign-in page, with why the user is here when they were sent back to it. */
 function signIn(message) {
+  // A page still loading must not replace the sign-in.
+  rendering++;
   session.signOut();
   clearTimeout(expiryTimer);
   nav.hidden = true;
