@@ -59,8 +59,8 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseUsageMetricsEndpoint(management);
-// The interactive API page lives at /docs/ (its script is loaded relative to it).
-app.UseRewriter(new RewriteOptions().AddRedirect("^docs$", "docs/"));
+// The interactive API page lives at /docs/ and the dashboard at /admin/ (their files are loaded relative to them).
+app.UseRewriter(new RewriteOptions().AddRedirect("^docs$", "docs/").AddRedirect("^admin$", "admin/"));
 app.UseDashboard();
 app.UseStatusCodePages();
 app.UseAuthentication();

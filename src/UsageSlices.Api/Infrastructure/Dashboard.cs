@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Rewrite;
 using Microsoft.Extensions.FileProviders;
 
 namespace UsageSlices.Infrastructure;
@@ -19,7 +18,6 @@ public static class Dashboard
 
     public static WebApplication UseDashboard(this WebApplication app)
     {
-        app.UseRewriter(new RewriteOptions().AddRedirect("^admin$", "admin/"));
         app.Use((http, next) =>
         {
             if (http.Request.Path.StartsWithSegments(Path))

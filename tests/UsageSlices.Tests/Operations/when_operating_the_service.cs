@@ -122,6 +122,30 @@ public sealed class when_operating_the_service(AppFixture app) : ApiTest(app)
     }
 
     [Fact]
+    public async Task the_dashboard_is_served_from_the_assembly_under_its_content_security_policy()
+    {
+        await Host.Scenario(x =>
+        {
+            x.Get.Url("/admin");
+            x.StatusCodeShouldBe(302);
+            x.Header("Location").SingleValueShouldEqual("/admin/");
+        });
+        var page = await Host.Scenario(x =>
+        {
+            x.Get.Url("/admin/");
+            x.ContentTypeShouldBe("text/html");
+            x.Header("Content-Security-Policy").SingleValueShouldMatch("^default-src 'none'; script-src 'self';");
+            x.Header("X-Frame-Options").SingleValueShouldEqual("DENY");
+        });
+        (await page.ReadAsTextAsync()).ShouldContain("<script type=\"module\" src=\"js/app.js\"></script>");
+        await Host.Scenario(x =>
+        {
+            x.Get.Url("/admin/js/app.js");
+            x.ContentTypeShouldBe("text/javascript");
+        });
+    }
+
+    [Fact]
     public async Task an_unknown_route_is_a_404_problem()
     {
         await GetProblemAsync("/api/v1/nothing-here", null, 404);
