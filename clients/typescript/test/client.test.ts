@@ -81,7 +81,8 @@ test("a batch behind a dropped answer records each event once and refuses the ba
   try {
     const batch = await clientFor(proxy.address).trackBatch([
       { orgId, feature: "AI_MESSAGES", quantity: 2 },
-      { orgId, feature: "DOCUMENT_SCANS", occurredAt: new Date(Date.now() - 60_000) },
+      // Sent explicitly, and now: a moment before the organisation's registration could lie in the period before.
+      { orgId, feature: "DOCUMENT_SCANS", occurredAt: new Date() },
       { orgId: `${orgId}-missing`, feature: "AI_MESSAGES" },
     ]);
 

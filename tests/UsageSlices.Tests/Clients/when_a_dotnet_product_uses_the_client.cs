@@ -234,7 +234,8 @@ public sealed class when_a_dotnet_product_uses_the_client : IAsyncLifetime
         var batch = await behindTheProxy.GetRequiredService<UsageSlicesClient>().TrackBatchAsync(
         [
             new BatchEvent(orgId, "AI_MESSAGES", 2),
-            new BatchEvent(orgId, "DOCUMENT_SCANS", 1, OccurredAt: DateTimeOffset.UtcNow.AddMinutes(-1)),
+            // Sent explicitly, and now: a moment before the registration could lie in the period before (at midnight).
+            new BatchEvent(orgId, "DOCUMENT_SCANS", 1, OccurredAt: DateTimeOffset.UtcNow),
             new BatchEvent($"{orgId}-missing", "AI_MESSAGES"),
         ], Cancel);
 
