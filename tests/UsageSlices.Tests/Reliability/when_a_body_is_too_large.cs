@@ -88,7 +88,13 @@ public sealed class when_a_body_is_too_large(RunningService running) : IClassFix
             properties = new Dictionary<string, string> { ["a"] = pad, ["b"] = pad, ["c"] = pad, ["d"] = pad },
         });
 
-        using var response = await running.Client.PostAsJsonAsync("/api/v1/usage/events:batch", new { events }, Cancel);
+        // Expect: 100-continue lets the service refuse on the length alone. Sent outright, the service answers 413 and
+        // closes while megabytes are still in flight, and the reset can reach the client before the answer does.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/usage/events:batch") { Content = JsonContent.Create(new { events }) };
+        request.Headers.ExpectContinue = true;
+        await request.Content.LoadIntoBufferAsync(Cancel);
+        request.Content.Headers.ContentLength.ShouldNotBeNull().ShouldBeGreaterThan(1024 * 1024);
+        using var response = await running.Client.SendAsync(request, Cancel);
 
         await ShouldBeProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
         (await UsedAsync("INVOICES")).ShouldBe(0);
