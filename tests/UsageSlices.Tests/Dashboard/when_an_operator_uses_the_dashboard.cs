@@ -1,4 +1,6 @@
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
@@ -270,8 +272,16 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
     {
         var orgId = await RegisterAsync("axe");
         await TrackAsync(orgId, "AI_MESSAGES", 4);
+        var path = route.Replace("{org}", orgId);
+        if (route == "#/webhooks")
+        {
+            // Checked with an endpoint chosen: the page shows its forms only then.
+            var webhook = await ApiAsync(HttpMethod.Post, "/api/v1/webhooks", new { url = "http://127.0.0.1:9/axe", eventTypes = new[] { "webhook.test" } });
+            path += $"?id={webhook.GetProperty("id").GetString()}";
+        }
+
         await SignInAsync();
-        await page.GotoAsync(Url($"/admin/{route.Replace("{org}", orgId)}"));
+        await page.GotoAsync(Url($"/admin/{path}"));
         await Expect(page.Locator("main h1")).ToBeVisibleAsync();
         await Expect(page.Locator("main[aria-busy]")).ToHaveCountAsync(0);
 
@@ -387,6 +397,69 @@ public sealed class when_an_operator_uses_the_dashboard(DashboardFixture fixture
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("A webhook.test event is on its way to this endpoint.");
         await Eventually.WaitUntilAsync(() => receiver.Received.Count == 1, "the test event never reached the receiver");
         receiver.Received[0].Body.ShouldContain("\"type\":\"webhook.test\"");
+    }
+
+    [Fact]
+    public async Task the_chosen_endpoint_is_changed_disabled_given_a_new_secret_and_deleted_on_the_webhooks_page()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var webhook = await ApiAsync(HttpMethod.Post, "/api/v1/webhooks", new { url = receiver.Url, eventTypes = new[] { "webhook.test" } });
+        var id = webhook.GetProperty("id").GetString()!;
+        var firstSecret = webhook.GetProperty("secret").GetString()!;
+        await SignInAsync();
+        await page.GotoAsync(Url($"/admin/#/webhooks?id={id}"));
+        var change = page.GetByRole(AriaRole.Form, new() { Name = "Change this endpoint" });
+        await Expect(change.GetByLabel("Address")).ToHaveValueAsync(receiver.Url.ToString());
+        await Expect(change.GetByLabel("Event types")).ToHaveValueAsync("webhook.test");
+
+        // A refused change is shown in its form and changes nothing.
+        await change.GetByLabel("Event types").FillAsync("webhook.test, no.such.event");
+        await change.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(change.GetByRole(AriaRole.Alert)).ToContainTextAsync("eventTypes");
+        var unchanged = await ApiAsync(HttpMethod.Get, $"/api/v1/webhooks/{id}");
+        unchanged.GetProperty("eventTypes").EnumerateArray().Select(t => t.GetString()).ShouldBe(["webhook.test"]);
+
+        await change.GetByLabel("Event types").FillAsync("webhook.test, usage.threshold.crossed");
+        await change.GetByLabel("Description").FillAsync("Billing alerts");
+        await change.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Endpoint changed.");
+        var changed = await ApiAsync(HttpMethod.Get, $"/api/v1/webhooks/{id}");
+        changed.GetProperty("eventTypes").EnumerateArray().Select(t => t.GetString()).ShouldBe(["webhook.test", "usage.threshold.crossed"]);
+        changed.GetProperty("description").GetString().ShouldBe("Billing alerts");
+        changed.GetProperty("url").GetString().ShouldBe(receiver.Url.ToString());
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Disable endpoint" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Endpoint disabled: no event is sent to it until it is enabled again.");
+        (await ApiAsync(HttpMethod.Get, $"/api/v1/webhooks/{id}")).GetProperty("enabled").GetBoolean().ShouldBeFalse();
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = receiver.Url.ToString() })).ToContainTextAsync("disabled: by an admin");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enable endpoint" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Endpoint enabled.");
+        (await ApiAsync(HttpMethod.Get, $"/api/v1/webhooks/{id}")).GetProperty("enabled").GetBoolean().ShouldBeTrue();
+
+        // The new secret is shown once, and the next delivery is signed with it.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Rotate signing secret" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("It is shown this once: whsec_");
+        var shown = await page.GetByRole(AriaRole.Status).TextContentAsync();
+        var secret = shown.ShouldNotBeNull()[(shown.IndexOf("whsec_", StringComparison.Ordinal))..];
+        secret.ShouldNotBe(firstSecret);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send a test event" }).ClickAsync();
+        await Eventually.WaitUntilAsync(() => receiver.Received.Count == 1, "the test event never reached the receiver");
+        var got = receiver.Received[0];
+        var expected = Convert.ToBase64String(HMACSHA256.HashData(
+            Convert.FromBase64String(secret["whsec_".Length..]), Encoding.UTF8.GetBytes($"{got.Id}.{got.Timestamp}.{got.Body}")));
+        got.Signature.ShouldBe($"v1,{expected}");
+
+        // Deleting asks for the box to be ticked first.
+        var delete = page.GetByRole(AriaRole.Button, new() { Name = "Delete endpoint" });
+        await delete.ClickAsync();
+        await Expect(page.Locator("input[name=confirm]:invalid")).ToHaveCountAsync(1);
+        (await ApiAsync(HttpMethod.Get, $"/api/v1/webhooks/{id}")).GetProperty("id").GetString().ShouldBe(id);
+        await page.GetByLabel("I mean to delete this endpoint").CheckAsync();
+        await delete.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync($"The endpoint {receiver.Url} is deleted.");
+        page.Url.ShouldEndWith("/admin/#/webhooks");
+        (await ApiAsync(HttpMethod.Get, "/api/v1/webhooks")).GetProperty("webhooks").EnumerateArray()
+            .ShouldNotContain(w => w.GetProperty("id").GetString() == id);
     }
 
     [Fact]
