@@ -14,8 +14,11 @@ using Wolverine.Marten;
 
 namespace UsageSlices.Infrastructure;
 
-/// <summary>Where the service keeps its data: for the parts that reach PostgreSQL besides Marten and Wolverine.</summary>
-public sealed record DatabaseSettings(string ConnectionString, string Schema);
+/// <summary>
+/// Where the service keeps its data, for the parts that reach PostgreSQL besides Marten and Wolverine: the main
+/// database, the schema (the same in every database), and every database, the main one first.
+/// </summary>
+public sealed record DatabaseSettings(string ConnectionString, string Schema, IReadOnlyList<Shard> Shards);
 
 public static class Persistence
 {
@@ -70,10 +73,26 @@ public static class Persistence
         var connectionString = WithDefaults(builder.Configuration.GetConnectionString("Postgres")
             ?? throw new InvalidOperationException("ConnectionStrings:Postgres must be configured."));
         var schema = builder.Configuration["Database:Schema"] ?? DefaultSchema;
+        var shards = Shards.From(builder.Configuration, connectionString);
 
         builder.Services.AddMarten(options =>
         {
-            options.Connection(ConnectionBudget.Writers(connectionString));
+            if (shards.Count == 1)
+            {
+                options.Connection(ConnectionBudget.Writers(connectionString));
+            }
+            else
+            {
+                // A Marten tenant per database (docs/scaling.md). The main database is added first: a session opened
+                // without a tenant goes there, which is where the slices that act for no organisation keep their data.
+                options.MultiTenantedDatabases(databases =>
+                {
+                    foreach (var shard in shards)
+                        databases.AddSingleTenantDatabase(ConnectionBudget.Writers(shard.ConnectionString), shard.Name);
+                });
+                options.Advanced.DefaultTenantUsageEnabled = true;
+            }
+
             options.DatabaseSchemaName = schema;
             options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
             options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
@@ -108,6 +127,9 @@ public static class Persistence
             // An operator's command runs Wolverine as a mediator only, which cannot publish: its changes are not announced.
             .IntegrateWithWolverine(forwarding =>
             {
+                // Wolverine's nodes, leadership and agent assignments: in the main database; each shard has its envelopes.
+                if (shards.Count > 1)
+                    forwarding.MainDatabaseConnectionString = ConnectionBudget.Writers(connectionString);
                 if (mediatorOnly)
                     return;
                 // Marten's "event forwarding": at SaveChangesAsync, through the session's enrolled outbox.
@@ -147,7 +169,7 @@ public static class Persistence
             if (mediatorOnly)
                 options.Durability.Mode = DurabilityMode.MediatorOnly;
         });
-        builder.Services.AddSingleton(new DatabaseSettings(connectionString, schema));
+        builder.Services.AddSingleton(new DatabaseSettings(connectionString, schema, shards));
         builder.Services.AddKeyedSingleton(CatalogCache.ReadsKey, (_, _) => NpgsqlDataSource.Create(ConnectionBudget.Reads(connectionString)));
         builder.Services.AddSingleton<CatalogCache>();
         // Single track calls share transactions (group commit); registered after Wolverine, so it stops first and drains.

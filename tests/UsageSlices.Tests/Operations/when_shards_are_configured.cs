@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+using Shouldly;
+using UsageSlices.Tests.Support;
+
+namespace UsageSlices.Tests.Operations;
+
+/// <summary>
+/// The service with two more databases than the main one (<c>Database:Shards</c>, docs/scaling.md): each gets the
+/// whole schema, Wolverine keeps its nodes in the main one, and the operators' commands see every database.
+/// Placing organisations on the shards is the next step; until then every organisation is in the main database.
+/// </summary>
+public sealed class when_shards_are_configured
+{
+    private const string Schema = "usage_slices_shards";
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static string DatabaseNamed(string database) =>
+        new NpgsqlConnectionStringBuilder(AppFixture.ConnectionString) { Database = database }.ConnectionString;
+
+    private static readonly Dictionary<string, string> Databases = new()
+    {
+        ["main"] = AppFixture.ConnectionString,
+        ["shard2"] = DatabaseNamed("usage_slices_tests_shard2"),
+        ["shard3"] = DatabaseNamed("usage_slices_tests_shard3"),
+    };
+
+    /// <summary>Three databases of pools of six: each instance of these tests opens at most about 3 × 6 connections.</summary>
+    private static readonly Dictionary<string, string> ShardSettings = new()
+    {
+        ["ConnectionStrings__Postgres"] = AppFixture.ConnectionString + ";Maximum Pool Size=6",
+        ["Database__Shards__shard2"] = Databases["shard2"] + ";Maximum Pool Size=6",
+        ["Database__Shards__shard3"] = Databases["shard3"] + ";Maximum Pool Size=6",
+    };
+
+    [Fact]
+    public async Task every_database_gets_the_schema_wolverine_keeps_its_nodes_in_the_main_one_and_the_commands_see_them_all()
+    {
+        await using var service = new ServiceProcess(Schema, settings: ShardSettings);
+        await service.StartAsync(Cancel);
+
+        foreach (var (name, connectionString) in Databases)
+        {
+            var tables = await TablesAsync(connectionString);
+            foreach (var table in new[] { "mt_doc_organisation", "mt_events", "mt_streams", "usage_event_log", "usage_hourly", "usage_catalog_version", "wolverine_incoming_envelopes", "wolverine_outgoing_envelopes" })
+                tables.ShouldContain(table, $"{name} lacks {table}");
+            tables.Contains("wolverine_nodes").ShouldBe(name == "main", $"{name}: Wolverine's nodes belong to the main database only");
+        }
+
+        // Until placement is built, an organisation registered with shards configured is in the main database.
+        using var client = new HttpClient { BaseAddress = service.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", service.Tokens.Mint("shards-test", null, [Scopes.Admin], TimeSpan.FromMinutes(5)));
+        var orgId = $"shards-{Guid.NewGuid():N}"[..24];
+        using (var register = await client.PutAsJsonAsync($"/api/v1/organisations/{orgId}", new { slug = orgId, name = "Shards", tier = "starter" }, Cancel))
+            register.StatusCode.ShouldBe(HttpStatusCode.Created);
+        using (var track = await client.PostAsJsonAsync($"/api/v1/usage/{orgId}/track", new { feature = "API_CALLS", quantity = 2 }, Cancel))
+            track.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var check = await client.GetFromJsonAsync<JsonElement>($"/api/v1/usage/{orgId}/check/API_CALLS", Cancel);
+        check.GetProperty("used").GetInt64().ShouldBe(2);
+        (await ScalarAsync(Databases["main"], $"SELECT count(*) FROM {Schema}.mt_doc_organisation WHERE id = '{orgId}'")).ShouldBe(1L);
+
+        var shards = await service.RunCommandAsync("Production", "shards");
+        shards.ExitCode.ShouldBe(0, shards.Output);
+        foreach (var (name, connectionString) in Databases)
+        {
+            var organisations = await ScalarAsync(connectionString, $"SELECT count(*) FROM {Schema}.mt_doc_organisation");
+            var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+            shards.Output.Split('\n').ShouldContain(line => line.StartsWith(name + " ") && line.Contains($" {organisations}  {database}@"), shards.Output);
+        }
+
+        var assert = await service.RunCommandAsync("Production", "db-assert");
+        assert.ExitCode.ShouldBe(0, assert.Output);
+    }
+
+    [Fact]
+    public async Task the_shards_command_names_a_database_that_does_not_answer_and_fails()
+    {
+        await using var service = new ServiceProcess(Schema, settings: ShardSettings);
+        var settings = new Dictionary<string, string>
+        {
+            ["Database__Shards__gone"] = $"Host=127.0.0.1;Port={ClosedPort()};Database=usage_slices_gone;Username=usage_slices;Password=usage_slices;Timeout=2",
+        };
+
+        var shards = await service.RunCommandAsync("Production", settings, "shards");
+
+        shards.ExitCode.ShouldNotBe(0, shards.Output);
+        shards.Output.Split('\n').ShouldContain(line => line.StartsWith("gone ") && line.Contains("not answering"), shards.Output);
+        shards.Output.Split('\n').ShouldContain(line => line.StartsWith("shard2 ") && !line.Contains("not answering"), shards.Output);
+    }
+
+    [Theory]
+    [InlineData("Database__Shards__main")]
+    [InlineData("Database__Shards__Shard_2")]
+    public async Task a_shard_named_main_or_not_in_lower_case_letters_digits_and_dashes_stops_the_service_at_start(string setting)
+    {
+        await using var service = new ServiceProcess(Schema, settings: ShardSettings);
+
+        var shards = await service.RunCommandAsync("Production", new Dictionary<string, string> { [setting] = Databases["shard2"] }, "shards");
+
+        shards.ExitCode.ShouldNotBe(0, shards.Output);
+        shards.Output.ShouldContain("a shard's name is 1 to 32 lower-case letters, digits or '-', and not \"main\"");
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<HashSet<string>> TablesAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Cancel);
+        await using var command = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", connection) { Parameters = { new() { Value = Schema } } };
+        await using var reader = await command.ExecuteReaderAsync(Cancel);
+        var tables = new HashSet<string>();
+        while (await reader.ReadAsync(Cancel))
+            tables.Add(reader.GetString(0));
+        return tables;
+    }
+
+    private static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Cancel);
+        return (long)(await new NpgsqlCommand(sql, connection).ExecuteScalarAsync(Cancel))!;
+    }
+}
