@@ -12,8 +12,9 @@ fi
 role="usage_slices"
 # The operators' read-only role: the runbook's monitoring SQL runs as it, without the service's rights.
 reader="usage_slices_reader"
-# The tests' two more databases are the shards of the tests that spread organisations over three (docs/scaling.md).
-databases=("usage_slices" "usage_slices_tests" "usage_slices_tests_shard2" "usage_slices_tests_shard3" "usage_slices_bench")
+# The tests that spread organisations over three databases (docs/scaling.md) have three of their own: each database's
+# search_path names the schema of the service that last migrated it, so they share none with the other tests.
+databases=("usage_slices" "usage_slices_tests" "usage_slices_tests_shard1" "usage_slices_tests_shard2" "usage_slices_tests_shard3" "usage_slices_bench")
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 

@@ -24,7 +24,9 @@ public sealed class when_shards_are_configured
 
     private static readonly Dictionary<string, string> Databases = new()
     {
-        ["main"] = AppFixture.ConnectionString,
+        // A main database of their own: each database's search_path names the schema of the service that last
+        // migrated it (the runbook views), and db-assert would see the other tests' services move it.
+        ["main"] = DatabaseNamed("usage_slices_tests_shard1"),
         ["shard2"] = DatabaseNamed("usage_slices_tests_shard2"),
         ["shard3"] = DatabaseNamed("usage_slices_tests_shard3"),
     };
@@ -32,7 +34,7 @@ public sealed class when_shards_are_configured
     /// <summary>Three databases of pools of six: each instance of these tests opens at most about 3 × 6 connections.</summary>
     private static readonly Dictionary<string, string> ShardSettings = new()
     {
-        ["ConnectionStrings__Postgres"] = AppFixture.ConnectionString + ";Maximum Pool Size=6",
+        ["ConnectionStrings__Postgres"] = Databases["main"] + ";Maximum Pool Size=6",
         ["Database__Shards__shard2"] = Databases["shard2"] + ";Maximum Pool Size=6",
         ["Database__Shards__shard3"] = Databases["shard3"] + ";Maximum Pool Size=6",
     };
