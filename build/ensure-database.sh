@@ -12,9 +12,10 @@ fi
 role="usage_slices"
 # The operators' read-only role: the runbook's monitoring SQL runs as it, without the service's rights.
 reader="usage_slices_reader"
-# The tests that spread organisations over three databases (docs/scaling.md) have three of their own: each database's
-# search_path names the schema of the service that last migrated it, so they share none with the other tests.
-databases=("usage_slices" "usage_slices_tests" "usage_slices_tests_shard1" "usage_slices_tests_shard2" "usage_slices_tests_shard3" "usage_slices_bench")
+# A database's search_path names the schema of the service that last migrated it (the runbook's SQL needs it), so the
+# tests that db-assert it have databases of their own: the commands' test, and the three of the shards' tests
+# (docs/scaling.md).
+databases=("usage_slices" "usage_slices_tests" "usage_slices_tests_commands" "usage_slices_tests_shard1" "usage_slices_tests_shard2" "usage_slices_tests_shard3" "usage_slices_bench")
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 

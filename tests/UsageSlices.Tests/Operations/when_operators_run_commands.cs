@@ -14,7 +14,10 @@ public sealed class when_operators_run_commands(AppFixture app) : ApiTest(app)
     public async Task db_apply_on_an_empty_schema_then_db_assert_passes_and_the_runbook_views_exist()
     {
         var schema = $"usage_slices_empty_{Guid.NewGuid():N}"[..32];
-        var empty = new ServiceProcess(schema);
+        // A database of its own: db-apply points the database's search_path at this schema (for the runbook's SQL),
+        // and db-assert checks it, which any other test's service starting on a shared database would move meanwhile.
+        var database = new NpgsqlConnectionStringBuilder(AppFixture.ConnectionString) { Database = "usage_slices_tests_commands" }.ConnectionString;
+        var empty = new ServiceProcess(schema, database);
         var patch = Path.Combine(Path.GetTempPath(), $"{schema}.sql");
         try
         {
@@ -28,7 +31,7 @@ public sealed class when_operators_run_commands(AppFixture app) : ApiTest(app)
             var assert = await empty.RunCommandAsync("Production", "db-assert");
             assert.ExitCode.ShouldBe(0, assert.Output);
 
-            await using var connection = await OpenAsync($"{AppFixture.ConnectionString};Search Path={schema}");
+            await using var connection = await OpenAsync($"{database};Search Path={schema}");
             foreach (var view in new[] { "organisations", "subscription_tiers", "usage_events" })
                 (await ScalarAsync(connection, $"SELECT COUNT(*) FROM {view}")).ShouldBe(0L);
         }
@@ -36,7 +39,7 @@ public sealed class when_operators_run_commands(AppFixture app) : ApiTest(app)
         {
             File.Delete(patch);
             File.Delete(patch.Replace(".sql", ".drop.sql"));
-            await using var connection = await OpenAsync(AppFixture.ConnectionString);
+            await using var connection = await OpenAsync(database);
             await new NpgsqlCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE", connection).ExecuteNonQueryAsync(Cancel);
         }
     }
