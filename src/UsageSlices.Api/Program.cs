@@ -51,6 +51,7 @@ builder.AddUsagePersistence(
         wolverine.RouteReservationExpiries();
         wolverine.RouteOverrideExpiries();
         wolverine.RouteWebhooks();
+        wolverine.RouteCatalogReplication();
     },
     mediatorOnly: OperatorBus.IsRunningIn(args));
 builder.AddUsageTelemetry(queuedMessage: typeof(RecordQueuedUsage));

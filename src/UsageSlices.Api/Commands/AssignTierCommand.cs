@@ -36,17 +36,24 @@ public sealed class AssignTierCommand : JasperFxAsyncCommand<AssignTierInput>
     {
         using var host = await OperatorBus.StartAsync(input);
         var store = host.Services.GetRequiredService<IDocumentStore>();
+        var database = host.Services.GetRequiredService<DatabaseSettings>();
 
-        IReadOnlyList<string> organisations;
-        await using (var query = store.QuerySession())
+        // By id, or looked for in every shard (one, without shards), each holding its own organisations.
+        var organisations = new List<string>();
+        if (input.OrgFlag is { } id)
+            organisations.Add(id);
+        else
         {
-            organisations = input switch
+            foreach (var shard in database.Shards)
             {
-                { OrgFlag: { } id } => [id],
-                { SlugFlag: { } slug } => await query.Query<Organisation>().Where(o => o.Slug == slug).Select(o => o.Id).ToListAsync(),
-                { AllOnDefaultFlag: true } => await query.Query<Organisation>().Where(o => o.Tier == DefaultCatalog.DefaultTier).Select(o => o.Id).ToListAsync(),
-                _ => [],
-            };
+                await using var query = store.QuerySessionOf(database, shard.Name);
+                organisations.AddRange(input switch
+                {
+                    { SlugFlag: { } slug } => await query.Query<Organisation>().Where(o => o.Slug == slug).Select(o => o.Id).ToListAsync(),
+                    { AllOnDefaultFlag: true } => await query.Query<Organisation>().Where(o => o.Tier == DefaultCatalog.DefaultTier).Select(o => o.Id).ToListAsync(),
+                    _ => [],
+                });
+            }
         }
 
         if (organisations.Count == 0)

@@ -11,7 +11,7 @@ namespace UsageSlices.Commands;
 /// </summary>
 public static class OperatorBus
 {
-    private static readonly string[] Commands = ["assign-tier", "shards", "stats"];
+    private static readonly string[] Commands = ["assign-tier", "seed", "shards", "stats"];
 
     public static bool IsRunningIn(string[] args) => args.Length > 0 && Commands.Contains(args[0], StringComparer.OrdinalIgnoreCase);
 

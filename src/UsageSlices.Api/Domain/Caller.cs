@@ -31,10 +31,17 @@ public sealed record Caller(string Subject, string? OrgId, IReadOnlySet<string> 
     public static Caller Operator(string subject) => new(subject, null, new HashSet<string> { Scopes.Admin });
 }
 
-/// <summary>A command that acts on one organisation on behalf of a caller; the dispatch path refuses it unless the caller may.</summary>
-public interface IActForOrganisation
+/// <summary>
+/// A request about one organisation: its handler runs in the database that holds the organisation (its shard,
+/// docs/scaling.md), which the dispatch path finds by <see cref="OrgId"/>.
+/// </summary>
+public interface IForOrganisation
 {
     string OrgId { get; }
+}
 
+/// <summary>A command that acts on one organisation on behalf of a caller; the dispatch path refuses it unless the caller may.</summary>
+public interface IActForOrganisation : IForOrganisation
+{
     Caller Caller { get; }
 }

@@ -48,7 +48,7 @@ public sealed class LimitOverride
 
 /// <summary>Due at an override's <c>expiresAt</c>: record that it expired (the limit already stopped applying, by the clock).</summary>
 /// <param name="GrantedAt">Which grant: one that replaced it since is not the one that expired.</param>
-public sealed record OverrideExpiryDue(string OrgId, string Feature, DateTimeOffset GrantedAt);
+public sealed record OverrideExpiryDue(string OrgId, string Feature, DateTimeOffset GrantedAt) : IForOrganisation;
 
 /// <summary>An override as the API shows it.</summary>
 /// <param name="Active">Whether it applies now; <c>false</c> only in a listing that includes expired overrides.</param>

@@ -46,6 +46,9 @@ public record Refusal(RefusalKind Kind, string Detail)
 
     public static Refusal Conflict(string detail) => new(RefusalKind.Conflict, detail);
 
+    /// <summary>Slugs are unique across organisations (and across shards, through their placements).</summary>
+    public static Refusal SlugTaken(string slug, string owner) => Conflict($"The slug '{slug}' belongs to organisation '{owner}'.");
+
     public static Refusal Unavailable(string detail) => new(RefusalKind.Unavailable, detail);
 }
 

@@ -38,7 +38,16 @@ public static class Dispatch
     public static Task<Outcome<TReply>> InvokeAsync<TRequest, TReply>(this IServiceProvider services, TRequest request, CancellationToken cancellation)
         where TRequest : notnull
         where TReply : notnull =>
-        services.InvokeAsync(request, (message, token) => services.GetRequiredService<IMessageBus>().InvokeAsync<Outcome<TReply>>(message, token), cancellation);
+        services.InvokeAsync(request, services.InvokeHandlerAsync<TRequest, TReply>, cancellation);
+
+    /// <summary>
+    /// The request's Wolverine handler, in the shard of the organisation it is about (<see cref="Placements"/>), without
+    /// the checks of the caller and the shape: for the paths that have made them already.
+    /// </summary>
+    public static Task<Outcome<TReply>> InvokeHandlerAsync<TRequest, TReply>(this IServiceProvider services, TRequest request, CancellationToken cancellation)
+        where TRequest : notnull
+        where TReply : notnull =>
+        services.GetRequiredService<Placements>().InvokeAsync<Outcome<TReply>>(services.GetRequiredService<IMessageBus>(), request, cancellation);
 
     /// <summary>The shape check alone, for a request judged part by part (the events of a batch).</summary>
     public static async Task<Refusal?> RefuseAsync<T>(this IValidator<T> validator, T request, CancellationToken cancellation)
@@ -55,7 +64,7 @@ public static class Dispatch
     public static Task<IResult> Send<TRequest, TReply>(this HttpContext http, TRequest request, Func<TReply, IResult> success)
         where TRequest : notnull
         where TReply : notnull =>
-        http.Send(request, (message, token) => http.RequestServices.GetRequiredService<IMessageBus>().InvokeAsync<Outcome<TReply>>(message, token), success);
+        http.Send(request, http.RequestServices.InvokeHandlerAsync<TRequest, TReply>, success);
 
     /// <summary>The path with a handler other than the bus (the group commit), answered as HTTP.</summary>
     public static async Task<IResult> Send<TRequest, TReply>(

@@ -18,7 +18,11 @@ namespace UsageSlices.Infrastructure;
 /// Where the service keeps its data, for the parts that reach PostgreSQL besides Marten and Wolverine: the main
 /// database, the schema (the same in every database), and every database, the main one first.
 /// </summary>
-public sealed record DatabaseSettings(string ConnectionString, string Schema, IReadOnlyList<Shard> Shards);
+public sealed record DatabaseSettings(string ConnectionString, string Schema, IReadOnlyList<Shard> Shards)
+{
+    /// <summary>More than one database: Marten has a tenant per database, and organisations have placements.</summary>
+    public bool Sharded => Shards.Count > 1;
+}
 
 public static class Persistence
 {
@@ -117,6 +121,10 @@ public static class Persistence
             options.Schema.For<CorrectionKey>();
             options.Schema.For<WebhookEndpoint>();
             options.Schema.For<WebhookDelivery>().Index(d => d.WebhookId);
+            // Kept in the main database only, and used only with shards (docs/scaling.md).
+            options.Schema.For<OrganisationPlacement>().UniqueIndex(p => p.Slug!).Index(p => p.Shard);
+            // Two replications that find the same replica: one commits, the other is retried and finds it newer.
+            options.Schema.For<CatalogReplica>().UseOptimisticConcurrency(true);
             options.Storage.Add(new ReadModelSchema(schema));
             options.Listeners.Add(new UsageMetricsListener());
         })
@@ -170,10 +178,15 @@ public static class Persistence
                 options.Durability.Mode = DurabilityMode.MediatorOnly;
         });
         builder.Services.AddSingleton(new DatabaseSettings(connectionString, schema, shards));
-        builder.Services.AddKeyedSingleton(CatalogCache.ReadsKey, (_, _) => NpgsqlDataSource.Create(ConnectionBudget.Reads(connectionString)));
+        foreach (var shard in shards)
+            builder.Services.AddKeyedSingleton(CatalogCache.ReadsKeyOf(shard.Name), (_, _) => NpgsqlDataSource.Create(ConnectionBudget.Reads(shard.ConnectionString)));
+        builder.Services.AddSingleton<Placements>();
         builder.Services.AddSingleton<CatalogCache>();
         // Single track calls share transactions (group commit); registered after Wolverine, so it stops first and drains.
         builder.Services.AddSingleton<UsageGroupCommit>().AddHostedService(services => services.GetRequiredService<UsageGroupCommit>());
+        // After Wolverine's start, before the first call: every shard holds the main database's catalog.
+        if (shards.Count > 1 && !mediatorOnly)
+            builder.Services.AddHostedService<CatalogReplicationAtStart>();
         builder.Services.AddDatabaseProbe(connectionString);
         return builder;
     }

@@ -26,25 +26,28 @@ public static class RecordUsageGroupHandler
 /// one bus hop, one lock round trip, one commit and one WAL flush for the group instead of one each. Each caller is
 /// answered only after its group has committed, and each call is decided by the ledger on its own, in arrival
 /// order, exactly as if it were alone. A call that arrives when no transaction is running starts one at once:
-/// nobody waits for company.
+/// nobody waits for company. With shards, each has a queue of its own: a group is one transaction in one database,
+/// and a shard that is slow or down holds up only its own organisations' calls.
 /// </summary>
-public sealed class UsageGroupCommit(IServiceScopeFactory scopes) : BackgroundService
+public sealed class UsageGroupCommit(IServiceScopeFactory scopes, DatabaseSettings database, Placements placements) : BackgroundService
 {
     public const int MaxGroupSize = 256;
 
-    /// <summary>Two groups in flight, so that one is decided while the other waits on PostgreSQL.</summary>
+    /// <summary>Two groups in flight in each shard, so that one is decided while the other waits on PostgreSQL.</summary>
     private const int Writers = 2;
 
     private sealed record Pending(TrackUsage Call, TaskCompletionSource<Outcome<TrackUsageReply>> Answer, CancellationToken Cancellation);
 
-    private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>();
+    private readonly IReadOnlyDictionary<string, Channel<Pending>> queues =
+        database.Shards.ToDictionary(shard => shard.Name, _ => Channel.CreateUnbounded<Pending>());
 
     /// <summary>Calls waiting for a group to form (for tests that need several calls in one group).</summary>
-    internal int Waiting => queue.Reader.Count;
+    internal int Waiting => queues.Values.Sum(queue => queue.Reader.Count);
 
     public async Task<Outcome<TrackUsageReply>> TrackAsync(TrackUsage call, CancellationToken cancellation)
     {
         var answer = new TaskCompletionSource<Outcome<TrackUsageReply>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var queue = queues[await placements.ShardOfAsync(call.OrgId, cancellation)];
         if (!queue.Writer.TryWrite(new Pending(call, answer, cancellation)))
             return Refusal.Unavailable("This instance is shutting down; retry the call (on another instance).");
         return await answer.Task.WaitAsync(cancellation);
@@ -53,20 +56,22 @@ public sealed class UsageGroupCommit(IServiceScopeFactory scopes) : BackgroundSe
     public override Task StopAsync(CancellationToken cancellationToken)
     {
         // Calls already queued are still recorded and answered; new ones are refused.
-        queue.Writer.TryComplete();
+        foreach (var queue in queues.Values)
+            queue.Writer.TryComplete();
         return base.StopAsync(cancellationToken);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(WriteGroupsAsync, CancellationToken.None)));
+        Task.WhenAll(queues.SelectMany(queue => Enumerable.Range(0, Writers)
+            .Select(_ => Task.Run(() => WriteGroupsAsync(queue.Key, queue.Value.Reader), CancellationToken.None))));
 
-    private async Task WriteGroupsAsync()
+    private async Task WriteGroupsAsync(string shard, ChannelReader<Pending> queue)
     {
         var group = new List<Pending>(MaxGroupSize);
-        while (await queue.Reader.WaitToReadAsync())
+        while (await queue.WaitToReadAsync())
         {
             group.Clear();
-            while (group.Count < MaxGroupSize && queue.Reader.TryRead(out var pending))
+            while (group.Count < MaxGroupSize && queue.TryRead(out var pending))
             {
                 // A caller that gave up (its client went away) before its group formed is not recorded: the client
                 // saw no answer and may retry, which would otherwise count twice when the call has no key.
@@ -77,7 +82,7 @@ public sealed class UsageGroupCommit(IServiceScopeFactory scopes) : BackgroundSe
             }
 
             if (group.Count > 0)
-                await RecordAsync(group);
+                await RecordAsync(shard, group);
         }
     }
 
@@ -87,13 +92,14 @@ public sealed class UsageGroupCommit(IServiceScopeFactory scopes) : BackgroundSe
     /// recorded again on its own, so the failure reaches only the call it belongs to. A database that cannot be
     /// reached fails every call alike, so that is answered at once.
     /// </summary>
-    private async Task RecordAsync(IReadOnlyList<Pending> group)
+    private async Task RecordAsync(string shard, IReadOnlyList<Pending> group)
     {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var reply = await scope.ServiceProvider.GetRequiredService<IMessageBus>()
-                .InvokeAsync<RecordUsageGroupReply>(new RecordUsageGroup([.. group.Select(pending => pending.Call)]));
+            var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
+            var reply = await placements.InvokeInShardAsync<RecordUsageGroupReply>(
+                bus, shard, new RecordUsageGroup([.. group.Select(pending => pending.Call)]), CancellationToken.None);
             for (var index = 0; index < group.Count; index++)
             {
                 // Counted once the group's transaction is through: a retried group decides its calls again.
@@ -105,7 +111,7 @@ public sealed class UsageGroupCommit(IServiceScopeFactory scopes) : BackgroundSe
         catch (Exception exception) when (group.Count > 1 && !ProblemHandling.IsDatabaseUnavailable(exception))
         {
             foreach (var pending in group)
-                await RecordAsync([pending]);
+                await RecordAsync(shard, [pending]);
         }
         catch (Exception exception)
         {

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 using Shouldly;
+using UsageSlices.Tests.Scaling;
 using UsageSlices.Tests.Support;
 
 namespace UsageSlices.Tests.Operations;
@@ -11,33 +12,17 @@ namespace UsageSlices.Tests.Operations;
 /// <summary>
 /// The service with two more databases than the main one (<c>Database:Shards</c>, docs/scaling.md): each gets the
 /// whole schema, Wolverine keeps its nodes in the main one, and the operators' commands see every database.
-/// Placing organisations on the shards is the next step; until then every organisation is in the main database.
 /// </summary>
+[Collection(nameof(ShardDatabases))]
 public sealed class when_shards_are_configured
 {
     private const string Schema = "usage_slices_shards";
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private static string DatabaseNamed(string database) =>
-        new NpgsqlConnectionStringBuilder(AppFixture.ConnectionString) { Database = database }.ConnectionString;
+    private static IReadOnlyDictionary<string, string> Databases => ShardDatabases.Databases;
 
-    private static readonly Dictionary<string, string> Databases = new()
-    {
-        // A main database of their own: each database's search_path names the schema of the service that last
-        // migrated it (the runbook views), and db-assert would see the other tests' services move it.
-        ["main"] = DatabaseNamed("usage_slices_tests_shard1"),
-        ["shard2"] = DatabaseNamed("usage_slices_tests_shard2"),
-        ["shard3"] = DatabaseNamed("usage_slices_tests_shard3"),
-    };
-
-    /// <summary>Three databases of pools of six: each instance of these tests opens at most about 3 × 6 connections.</summary>
-    private static readonly Dictionary<string, string> ShardSettings = new()
-    {
-        ["ConnectionStrings__Postgres"] = Databases["main"] + ";Maximum Pool Size=6",
-        ["Database__Shards__shard2"] = Databases["shard2"] + ";Maximum Pool Size=6",
-        ["Database__Shards__shard3"] = Databases["shard3"] + ";Maximum Pool Size=6",
-    };
+    private static IReadOnlyDictionary<string, string> ShardSettings => ShardDatabases.Settings;
 
     [Fact]
     public async Task every_database_gets_the_schema_wolverine_keeps_its_nodes_in_the_main_one_and_the_commands_see_them_all()
@@ -53,7 +38,7 @@ public sealed class when_shards_are_configured
             tables.Contains("wolverine_nodes").ShouldBe(name == "main", $"{name}: Wolverine's nodes belong to the main database only");
         }
 
-        // Until placement is built, an organisation registered with shards configured is in the main database.
+        // An organisation registered is in one database, the one its placement in the main database names.
         using var client = new HttpClient { BaseAddress = service.BaseAddress };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", service.Tokens.Mint("shards-test", null, [Scopes.Admin], TimeSpan.FromMinutes(5)));
         var orgId = $"shards-{Guid.NewGuid():N}"[..24];
@@ -63,7 +48,13 @@ public sealed class when_shards_are_configured
             track.StatusCode.ShouldBe(HttpStatusCode.OK);
         var check = await client.GetFromJsonAsync<JsonElement>($"/api/v1/usage/{orgId}/check/API_CALLS", Cancel);
         check.GetProperty("used").GetInt64().ShouldBe(2);
-        (await ScalarAsync(Databases["main"], $"SELECT count(*) FROM {Schema}.mt_doc_organisation WHERE id = '{orgId}'")).ShouldBe(1L);
+        var placed = await ShardDatabases.ScalarAsync("main", $"SELECT count(*) FROM {Schema}.mt_doc_organisationplacement WHERE id = '{orgId}'");
+        placed.ShouldBe(1L);
+        foreach (var (name, connectionString) in Databases)
+        {
+            (await ScalarAsync(connectionString, $"SELECT count(*) FROM {Schema}.mt_doc_organisation WHERE id = '{orgId}'"))
+                .ShouldBe(await ShardDatabases.ScalarAsync("main", $"SELECT count(*) FROM {Schema}.mt_doc_organisationplacement WHERE id = '{orgId}' AND data->>'shard' = '{name}'"));
+        }
 
         var shards = await service.RunCommandAsync("Production", "shards");
         shards.ExitCode.ShouldBe(0, shards.Output);

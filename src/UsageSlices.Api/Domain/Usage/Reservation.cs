@@ -84,7 +84,7 @@ public sealed record ReserveUsageReply(
     bool Duplicate);
 
 /// <summary>Due at a reservation's <c>expiresAt</c>: release its hold if it is still held.</summary>
-public sealed record ReservationExpiryDue(string OrgId, Guid ReservationId);
+public sealed record ReservationExpiryDue(string OrgId, Guid ReservationId) : IForOrganisation;
 
 /// <summary>A reservation read under the lock of its hold's stream (and of any other stream its caller writes to).</summary>
 public sealed record LockedHold(Reservation Reservation, IReadOnlyDictionary<string, IEventStream<UsageCounter>> Streams);

@@ -16,7 +16,7 @@ public sealed record TrackUsage(
     string? IdempotencyKeyHeader,
     DateTimeOffset? OccurredAt,
     bool Enforce,
-    IReadOnlyDictionary<string, string>? Properties)
+    IReadOnlyDictionary<string, string>? Properties) : IForOrganisation
 {
     public string? Key => IdempotencyKey ?? IdempotencyKeyHeader;
 

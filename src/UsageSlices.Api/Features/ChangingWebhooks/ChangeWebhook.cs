@@ -46,11 +46,11 @@ public sealed record ChangeWebhook(Guid Id, string? Url, IReadOnlyList<string>? 
 public static class ChangeWebhookHandler
 {
     public static async Task<(Outcome<WebhookEndpointView>, IMartenOp)> Handle(
-        ChangeWebhook command, IQuerySession session, WebhookSettings settings, CancellationToken cancellation)
+        ChangeWebhook command, IQuerySession session, Placements placements, WebhookSettings settings, CancellationToken cancellation)
     {
         if (await session.LoadAsync<WebhookEndpoint>(command.Id, cancellation) is not { } endpoint)
             return (WebhookRefusals.NotFound(command.Id), MartenOps.Nothing());
-        if (command.OrgId.Value is { } orgId && await session.LoadAsync<Organisation>(orgId, cancellation) is null)
+        if (command.OrgId.Value is { } orgId && !await placements.IsRegisteredAsync(orgId, cancellation))
             return (Refusal.OrganisationNotFound(orgId), MartenOps.Nothing());
         if (command.Url is { } url && await WebhookAddresses.AddressProblemAsync(url, settings.AllowPrivateNetworks, cancellation) is { } problem)
             return (Refusal.Invalid("url", problem), MartenOps.Nothing());

@@ -6,7 +6,7 @@ using UsageSlices.Infrastructure;
 namespace UsageSlices.Features.CheckingLimits;
 
 /// <summary>May <paramref name="OrgId"/> use <paramref name="Quantity"/> more of <paramref name="Feature"/> now? Changes nothing.</summary>
-public sealed record CheckLimit(string OrgId, string Feature, long Quantity)
+public sealed record CheckLimit(string OrgId, string Feature, long Quantity) : IForOrganisation
 {
     public sealed class Validator : AbstractValidator<CheckLimit>
     {

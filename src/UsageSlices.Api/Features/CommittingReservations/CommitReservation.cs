@@ -15,7 +15,7 @@ public sealed record CommitReservationBody(long? Quantity = null) : IHasExample
 /// Record what the reserved work really used — <paramref name="Quantity"/>, by default the quantity held — and end
 /// the hold, in one transaction. Less or more than held is recorded as it is, like a record-mode track.
 /// </summary>
-public sealed record CommitReservation(string OrgId, Guid ReservationId, long? Quantity)
+public sealed record CommitReservation(string OrgId, Guid ReservationId, long? Quantity) : IForOrganisation
 {
     public sealed class Validator : AbstractValidator<CommitReservation>
     {

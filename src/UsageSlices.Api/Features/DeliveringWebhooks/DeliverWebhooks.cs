@@ -22,9 +22,15 @@ public static class WebhookEventRaisedHandler
         options.PublishMessage<DeliverWebhook>().ToLocalQueue(DeliveryQueue).UseDurableInbox();
     }
 
-    /// <summary>An event delivered twice (at least once, after a crash) finds its deliveries made and makes none again.</summary>
+    /// <summary>
+    /// An event delivered twice (at least once, after a crash) finds its deliveries made and makes none again. With
+    /// shards, endpoints and deliveries are the main database's: an event raised in another shard (in that shard's
+    /// outbox, with the change) is handed over to the main database, durably, and made into deliveries there.
+    /// </summary>
     public static async Task<OutgoingMessages> Handle(WebhookEventRaised raised, IDocumentSession session, TimeProvider time, CancellationToken cancellation)
     {
+        if (session.ShardOf() != Shards.Main)
+            return [raised.WithTenantId(Shards.Main)];
         var endpoints = (await session.Query<WebhookEndpoint>().Where(e => e.Enabled).ToListAsync(cancellation))
             .Where(endpoint => endpoint.Receives(raised.Type, raised.OrgId)).ToList();
         if (endpoints.Count == 0)

@@ -6,7 +6,7 @@ using UsageSlices.Infrastructure;
 namespace UsageSlices.Features.GettingLimits;
 
 /// <summary>Every feature's limit and usage for one organisation.</summary>
-public sealed record GetLimits(string OrgId)
+public sealed record GetLimits(string OrgId) : IForOrganisation
 {
     public sealed class Validator : AbstractValidator<GetLimits>
     {

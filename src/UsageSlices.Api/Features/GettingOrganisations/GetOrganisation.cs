@@ -5,7 +5,7 @@ using UsageSlices.Infrastructure;
 
 namespace UsageSlices.Features.GettingOrganisations;
 
-public sealed record GetOrganisation(string OrgId)
+public sealed record GetOrganisation(string OrgId) : IForOrganisation
 {
     public sealed class Validator : AbstractValidator<GetOrganisation>
     {

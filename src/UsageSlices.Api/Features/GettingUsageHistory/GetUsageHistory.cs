@@ -12,7 +12,7 @@ namespace UsageSlices.Features.GettingUsageHistory;
 /// whole buckets; split by the values of property <paramref name="GroupBy"/> when one is named.
 /// </summary>
 public sealed record GetUsageHistory(string OrgId, string? Feature, DateTimeOffset? From, DateTimeOffset? To, string? Granularity, string? GroupBy)
-    : ITimeRange
+    : ITimeRange, IForOrganisation
 {
     public static readonly IReadOnlyDictionary<string, Granularity> Granularities = new Dictionary<string, Granularity>
     {

@@ -6,7 +6,7 @@ using UsageSlices.Infrastructure;
 namespace UsageSlices.Features.ListingOverrides;
 
 /// <summary>An organisation's overrides: the active ones, or with <paramref name="IncludeExpired"/> those that expired too.</summary>
-public sealed record ListOverrides(string OrgId, bool IncludeExpired)
+public sealed record ListOverrides(string OrgId, bool IncludeExpired) : IForOrganisation
 {
     public sealed class Validator : AbstractValidator<ListOverrides>
     {

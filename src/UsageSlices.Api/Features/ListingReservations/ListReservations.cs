@@ -7,7 +7,7 @@ using UsageSlices.Infrastructure;
 namespace UsageSlices.Features.ListingReservations;
 
 /// <summary>An organisation's reservations that hold a quantity now.</summary>
-public sealed record ListReservations(string OrgId)
+public sealed record ListReservations(string OrgId) : IForOrganisation
 {
     public sealed class Validator : AbstractValidator<ListReservations>
     {

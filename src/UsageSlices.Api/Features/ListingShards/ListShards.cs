@@ -24,8 +24,7 @@ public static class ListShardsHandler
         var where = $"{connection.Database}@{connection.Host}:{connection.Port}";
         try
         {
-            // With one database Marten has no tenants to name.
-            await using var session = database.Shards.Count == 1 ? store.QuerySession() : store.QuerySession(shard.Name);
+            await using var session = store.QuerySessionOf(database, shard.Name);
             return new ShardView(shard.Name, where, await session.Query<Organisation>().CountAsync(cancellation), null);
         }
         // Marten wraps what Npgsql raised (a refused connection, a timeout, a missing database) in a command failure.

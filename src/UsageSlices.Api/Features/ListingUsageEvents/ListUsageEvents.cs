@@ -11,7 +11,7 @@ namespace UsageSlices.Features.ListingUsageEvents;
 /// in [<paramref name="From"/>, <paramref name="To"/>), by default the current period — newest first.
 /// </summary>
 public sealed record ListUsageEvents(string OrgId, string? Feature, DateTimeOffset? From, DateTimeOffset? To, int? Limit, string? Cursor)
-    : ITimeRange
+    : ITimeRange, IForOrganisation
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 1_000;

@@ -55,7 +55,7 @@ public static class RegisterOrganisationHandler
         if (command.Tier is { } code && state.Tier is null)
             return (Refusal.UnknownTier(code), nothing);
         if (state.SlugOwner is { } owner && owner != command.OrgId)
-            return (Refusal.Conflict($"The slug '{command.Slug}' belongs to organisation '{owner}'."), nothing);
+            return (Refusal.SlugTaken(command.Slug, owner), nothing);
 
         var now = time.GetUtcNow();
         var actor = command.Caller.Subject;
@@ -93,9 +93,21 @@ public static class RegisterOrganisationHandler
 public static class RegisterOrganisationEndpoint
 {
     public static void MapRegisterOrganisation(this IEndpointRouteBuilder api) =>
-        api.MapPut("/organisations/{orgId}", (string orgId, RegisterOrganisationBody body, HttpContext http) =>
+        api.MapPut("/organisations/{orgId}", (string orgId, RegisterOrganisationBody body, HttpContext http, Placements placements) =>
                 http.Send<RegisterOrganisation, RegisterOrganisationReply>(
                     new RegisterOrganisation(orgId, body.Slug ?? "", body.Name ?? "", body.Tier, body.BillingAnchorDay, http.Caller()),
+                    async (command, cancellation) =>
+                    {
+                        // With shards, the organisation's place and its slug are claimed in the main database first
+                        // (docs/scaling.md); a registration the handler refuses gives the slug back.
+                        var placed = await placements.ClaimAsync(command.OrgId, command.Slug, cancellation);
+                        if (placed.Refusal is { } taken)
+                            return taken;
+                        var outcome = await http.RequestServices.InvokeHandlerAsync<RegisterOrganisation, RegisterOrganisationReply>(command, cancellation);
+                        if (outcome.Refusal is not null)
+                            await placements.RestoreAsync(command.OrgId, placed.Value!, cancellation);
+                        return outcome;
+                    },
                     registration => registration.Created
                         ? TypedResults.Created($"/api/v1/organisations/{orgId}", registration.Organisation)
                         : TypedResults.Ok(registration.Organisation)))

@@ -36,9 +36,9 @@ public static class RegisterWebhookHandler
 {
     /// <summary>The URL's addresses are checked here, where the handler may wait on DNS; the shape was checked before.</summary>
     public static async Task<(Outcome<WebhookEndpointWithSecret>, IMartenOp)> Handle(
-        RegisterWebhook command, IQuerySession session, WebhookSettings settings, TimeProvider time, CancellationToken cancellation)
+        RegisterWebhook command, IQuerySession session, Placements placements, WebhookSettings settings, TimeProvider time, CancellationToken cancellation)
     {
-        if (command.OrgId is { } orgId && await session.LoadAsync<Organisation>(orgId, cancellation) is null)
+        if (command.OrgId is { } orgId && !await placements.IsRegisteredAsync(orgId, cancellation))
             return (Refusal.OrganisationNotFound(orgId), MartenOps.Nothing());
         if (await WebhookAddresses.AddressProblemAsync(command.Url, settings.AllowPrivateNetworks, cancellation) is { } problem)
             return (Refusal.Invalid("url", problem), MartenOps.Nothing());

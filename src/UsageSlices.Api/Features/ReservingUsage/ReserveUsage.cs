@@ -28,7 +28,7 @@ public sealed record ReserveUsage(
     int ExpiresInSeconds,
     string? IdempotencyKey,
     string? IdempotencyKeyHeader,
-    IReadOnlyDictionary<string, string>? Properties)
+    IReadOnlyDictionary<string, string>? Properties) : IForOrganisation
 {
     public const int DefaultExpiresInSeconds = 300;
     public const int MaxExpiresInSeconds = 86_400;
@@ -173,7 +173,7 @@ public static class ReserveUsageEndpoint
                     async (command, cancellation) =>
                     {
                         // Counted once the handler is through (after any retry), as the group commit counts enforce-mode refusals.
-                        var outcome = await http.RequestServices.GetRequiredService<IMessageBus>().InvokeAsync<Outcome<ReserveUsageReply>>(command, cancellation);
+                        var outcome = await http.RequestServices.InvokeHandlerAsync<ReserveUsage, ReserveUsageReply>(command, cancellation);
                         if (outcome.Refusal is LimitReached refused)
                             UsageMetrics.EnforceRejected(refused);
                         return outcome;

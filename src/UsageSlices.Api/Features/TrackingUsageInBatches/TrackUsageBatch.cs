@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using UsageSlices.Domain;
 using UsageSlices.Domain.Usage;
 using UsageSlices.Infrastructure;
+using Wolverine;
 
 namespace UsageSlices.Features.TrackingUsageInBatches;
 
@@ -82,6 +83,45 @@ public static class TrackUsageBatchHandler
 
         return new TrackUsageBatchReply([.. outcomes.Select((outcome, index) => new BatchEventOutcome(index, outcome!))]);
     }
+
+    /// <summary>
+    /// With shards, a batch is split by the shard of each event's organisation and each part is recorded by
+    /// <see cref="Handle"/> in its own shard, the parts at once: a transaction per shard, results in the request's order.
+    /// A shard that cannot be reached answers 503 for its own events only; sent again with the same keys, each still
+    /// counts once, because its key is recorded in its organisation's shard.
+    /// </summary>
+    public static async Task<Outcome<TrackUsageBatchReply>> SendToShardsAsync(
+        TrackUsageBatch batch, IServiceScopeFactory scopes, Placements placements, CancellationToken cancellation)
+    {
+        var parts = new Dictionary<string, List<int>>();
+        for (var index = 0; index < batch.Events.Count; index++)
+        {
+            var shard = await placements.ShardOfAsync(batch.Events[index].OrgId, cancellation);
+            (parts.TryGetValue(shard, out var indices) ? indices : parts[shard] = []).Add(index);
+        }
+
+        var outcomes = new Outcome<TrackUsageReply>[batch.Events.Count];
+        await Task.WhenAll(parts.Select(async part =>
+        {
+            var (shard, indices) = (part.Key, part.Value);
+            try
+            {
+                // A scope, and so a message context, for each part: the parts run at the same time.
+                await using var scope = scopes.CreateAsyncScope();
+                var reply = await placements.InvokeInShardAsync<Outcome<TrackUsageBatchReply>>(
+                    scope.ServiceProvider.GetRequiredService<IMessageBus>(), shard,
+                    batch with { Events = [.. indices.Select(index => batch.Events[index])] }, cancellation);
+                foreach (var evt in reply.Value!.Events)
+                    outcomes[indices[evt.Index]] = evt.Outcome;
+            }
+            catch (Exception exception) when (ProblemHandling.IsDatabaseUnavailable(exception) && !cancellation.IsCancellationRequested)
+            {
+                foreach (var index in indices)
+                    outcomes[index] = Refusal.Unavailable($"Shard '{shard}' cannot be reached; send this event again with the same idempotency key.");
+            }
+        }));
+        return new TrackUsageBatchReply([.. outcomes.Select((outcome, index) => new BatchEventOutcome(index, outcome))]);
+    }
 }
 
 /// <summary>One event's result as the API shows it: the reply of a single call, or its problem.</summary>
@@ -106,7 +146,7 @@ public sealed record TrackUsageBatchResponse(int Recorded, int Duplicates, int R
 public static class TrackUsageBatchEndpoint
 {
     public static void MapTrackUsageBatch(this IEndpointRouteBuilder api) =>
-        api.MapPost("/usage/events:batch", async (TrackUsageBatchBody body, HttpContext http, BatchSlots slots) =>
+        api.MapPost("/usage/events:batch", async (TrackUsageBatchBody body, HttpContext http, BatchSlots slots, Placements placements, IServiceScopeFactory scopes) =>
             {
                 // The body is read by now: a slot is held only while the batch is recorded, never while it uploads.
                 using var slot = await slots.AcquireAsync(http.Caller(), http.RequestAborted);
@@ -117,6 +157,9 @@ public static class TrackUsageBatchEndpoint
                         [.. (body.Events ?? []).Select(e => new TrackUsage(
                             e.OrgId ?? "", e.Feature ?? "", e.Quantity, e.IdempotencyKey, null, e.OccurredAt, Enforce: false, e.Properties))],
                         http.Caller()),
+                    (batch, cancellation) => placements.Sharded
+                        ? TrackUsageBatchHandler.SendToShardsAsync(batch, scopes, placements, cancellation)
+                        : http.RequestServices.InvokeHandlerAsync<TrackUsageBatch, TrackUsageBatchReply>(batch, cancellation),
                     reply => TypedResults.Ok(TrackUsageBatchResponse.Of(reply)));
             })
             .ActsForOrganisationsInBody(Scopes.Write)

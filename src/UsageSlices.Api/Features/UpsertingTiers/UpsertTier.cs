@@ -62,23 +62,24 @@ public static class UpsertTierHandler
         return new UpsertTierState((await features).ToDictionary(f => f.Code), await existing);
     }
 
-    public static (Outcome<UpsertTierReply>, IMartenOp) Handle(UpsertTier command, UpsertTierState state)
+    /// <returns>With shards, the replication of the catalog to the other shards, in this transaction's outbox (docs/scaling.md).</returns>
+    public static (Outcome<UpsertTierReply>, IMartenOp, ReplicateCatalog?) Handle(UpsertTier command, UpsertTierState state, DatabaseSettings database)
     {
         foreach (var (code, limit) in command.Limits)
         {
             if (!state.Features.TryGetValue(code, out var feature))
-                return (Refusal.Invalid($"limits.{code}", $"'{code}' is not a feature of the catalog."), MartenOps.Nothing());
+                return (Refusal.Invalid($"limits.{code}", $"'{code}' is not a feature of the catalog."), MartenOps.Nothing(), null);
             if (!limit.Fits(feature.Kind))
             {
                 return (Refusal.Invalid($"limits.{code}", feature.Kind == FeatureKind.Boolean
                     ? $"{code} is a boolean feature: its limit is true or false."
-                    : $"{code} is counted: its limit is a whole number of at least 0, or null for unlimited."), MartenOps.Nothing());
+                    : $"{code} is counted: its limit is a whole number of at least 0, or null for unlimited."), MartenOps.Nothing(), null);
             }
         }
 
         var tier = new SubscriptionTier(
             command.Code, command.Name, command.PriceMonthly, command.Currency, command.Limits, command.AlertThresholds?.Order().ToList());
-        return (new UpsertTierReply(tier, Created: state.Existing is null), MartenOps.Store(tier));
+        return (new UpsertTierReply(tier, Created: state.Existing is null), MartenOps.Store(tier), database.Sharded ? new ReplicateCatalog() : null);
     }
 }
 

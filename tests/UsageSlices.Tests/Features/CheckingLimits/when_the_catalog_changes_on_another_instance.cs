@@ -109,7 +109,7 @@ public sealed class when_the_catalog_changes_on_another_instance(AppFixture app)
     public async Task the_checks_connections_come_back_without_session_state()
     {
         await RegisterAsync("clean", tier: "pro");
-        var reads = other.Services.GetRequiredKeyedService<NpgsqlDataSource>(CatalogCache.ReadsKey);
+        var reads = other.Services.GetRequiredKeyedService<NpgsqlDataSource>(CatalogCache.ReadsKeyOf(Shards.Main));
         var answers = await SendConcurrentlyAsync([other], "clean", 60, i => (HttpMethod.Get, (i % 4) switch
         {
             0 => "/api/v1/usage/clean/check/AI_MESSAGES",

@@ -1,5 +1,6 @@
 using Shouldly;
 using UsageSlices.Features.UpsertingTiers;
+using UsageSlices.Infrastructure;
 using Wolverine.Marten;
 
 namespace UsageSlices.Tests.Features.UpsertingTiers;
@@ -9,17 +10,33 @@ public sealed class UpsertTierDecisionTests
 {
     private static readonly IReadOnlyDictionary<string, UsageFeature> Catalog = DefaultCatalog.Features.ToDictionary(feature => feature.Code);
 
+    private static readonly DatabaseSettings OneDatabase = new("Host=db", "usage_slices", [new Shard(Shards.Main, "Host=db")]);
+
+    private static readonly DatabaseSettings ThreeShards =
+        OneDatabase with { Shards = [new Shard(Shards.Main, "Host=db"), new Shard("eu2", "Host=db2"), new Shard("eu3", "Host=db3")] };
+
     private static UpsertTier Command(params (string Code, TierLimit Limit)[] limits) =>
         new("team", "Team", 49m, "USD", limits.ToDictionary(limit => limit.Code, limit => limit.Limit));
 
     [Fact]
     public void a_new_tier_is_stored_and_reported_created()
     {
-        var (outcome, effect) = UpsertTierHandler.Handle(Command(("AI_MESSAGES", TierLimit.Quota(2_000))), new UpsertTierState(Catalog, null));
+        var (outcome, effect, replication) = UpsertTierHandler.Handle(Command(("AI_MESSAGES", TierLimit.Quota(2_000))), new UpsertTierState(Catalog, null), OneDatabase);
 
         outcome.Value!.Created.ShouldBeTrue();
         outcome.Value.Tier.Limits["AI_MESSAGES"].ShouldBe(TierLimit.Quota(2_000));
         effect.ShouldBeOfType<StoreDoc<SubscriptionTier>>();
+        replication.ShouldBeNull("one database has no shard to copy the catalog to");
+    }
+
+    [Fact]
+    public void with_shards_a_stored_tier_is_replicated_to_them_by_a_message_of_the_same_transaction()
+    {
+        var (outcome, effect, replication) = UpsertTierHandler.Handle(Command(("AI_MESSAGES", TierLimit.Quota(2_000))), new UpsertTierState(Catalog, null), ThreeShards);
+
+        outcome.Value!.Created.ShouldBeTrue();
+        effect.ShouldBeOfType<StoreDoc<SubscriptionTier>>();
+        replication.ShouldBe(new ReplicateCatalog());
     }
 
     [Fact]
@@ -27,7 +44,7 @@ public sealed class UpsertTierDecisionTests
     {
         var existing = DefaultCatalog.Tiers[0] with { Code = "team" };
 
-        UpsertTierHandler.Handle(Command(), new UpsertTierState(Catalog, existing)).Item1.Value!.Created.ShouldBeFalse();
+        UpsertTierHandler.Handle(Command(), new UpsertTierState(Catalog, existing), OneDatabase).Item1.Value!.Created.ShouldBeFalse();
     }
 
     [Theory]
@@ -39,9 +56,10 @@ public sealed class UpsertTierDecisionTests
     {
         var limit = flag is { } enabled ? TierLimit.Flag(enabled) : TierLimit.Quota(quota);
 
-        var (outcome, effect) = UpsertTierHandler.Handle(Command((code, limit)), new UpsertTierState(Catalog, null));
+        var (outcome, effect, replication) = UpsertTierHandler.Handle(Command((code, limit)), new UpsertTierState(Catalog, null), ThreeShards);
 
         outcome.Refusal!.Errors!.Keys.ShouldBe([$"limits.{code}"]);
         effect.ShouldBeOfType<NoOp>();
+        replication.ShouldBeNull("nothing changed, so there is nothing to copy");
     }
 }
