@@ -98,6 +98,12 @@ public static class ProblemHandling
                     Title = "Conflict",
                     Detail = "The request conflicts with data written at the same time; retry it.",
                 },
+                ShardUnavailableException shard when !http.RequestAborted.IsCancellationRequested => new ProblemDetails
+                {
+                    Status = StatusCodes.Status503ServiceUnavailable,
+                    Title = "Service unavailable",
+                    Detail = shard.Message,
+                },
                 _ when IsDatabaseUnavailable(exception) && !http.RequestAborted.IsCancellationRequested => new ProblemDetails
                 {
                     Status = StatusCodes.Status503ServiceUnavailable,

@@ -340,6 +340,67 @@ public sealed class when_organisations_are_spread_over_shards(TwoInstancesOverTh
             (await ShardDatabases.ScalarAsync(shard, $"SELECT count(*) FROM {Schema}.mt_doc_webhookdelivery")).ShouldBe(0, $"deliveries are the main database's, not {shard}'s");
     }
 
+    [Fact]
+    public async Task stats_the_organisations_list_and_the_export_cover_every_shard_and_agree_with_the_sum_of_the_shards()
+    {
+        var from = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var organisations = new List<string>();
+        foreach (var shard in ShardNames)
+        {
+            var orgId = await PlacedAsync(shard, "pro");
+            organisations.Add(orgId);
+            for (var i = 1; i <= 3; i++)
+            {
+                using var track = await services.ClientOfA.PostAsJsonAsync($"usage/{orgId}/track", new { feature = "API_CALLS", quantity = i }, Cancel);
+                track.StatusCode.ShouldBe(HttpStatusCode.OK);
+            }
+        }
+        var to = DateTimeOffset.UtcNow.AddSeconds(1);
+
+        // Stats: the runbook views of the three shards, added up.
+        var stats = await services.ClientOfB.GetFromJsonAsync<JsonElement>("usage/stats", Cancel);
+        long organisationsInShards = 0, eventsInShards = 0, proInShards = 0;
+        foreach (var shard in ShardNames)
+        {
+            organisationsInShards += await ShardDatabases.ScalarAsync(shard, $"SELECT count(*) FROM {Schema}.organisations");
+            proInShards += await ShardDatabases.ScalarAsync(shard, $"SELECT count(*) FROM {Schema}.organisations WHERE subscription_tier = 'pro'");
+            eventsInShards += await ShardDatabases.ScalarAsync(shard, $"SELECT count(*) FROM {Schema}.usage_events WHERE created_at > now() - interval '1 hour'");
+        }
+        stats.GetProperty("organisations").GetInt64().ShouldBe(organisationsInShards);
+        stats.GetProperty("organisationsByTier").GetProperty("pro").GetInt64().ShouldBe(proInShards);
+        stats.GetProperty("eventsLastHour").GetInt64().ShouldBe(eventsInShards);
+        proInShards.ShouldBeGreaterThanOrEqualTo(3);
+
+        // The list, a page of five at a time: every organisation of every shard, once, in id order.
+        var listed = new List<string>();
+        for (string? after = null; ;)
+        {
+            var page = await services.ClientOfA.GetFromJsonAsync<JsonElement>($"organisations?limit=5{(after is null ? "" : $"&after={after}")}", Cancel);
+            listed.AddRange(page.GetProperty("organisations").EnumerateArray().Select(o => o.GetProperty("id").GetString()!));
+            if (page.GetProperty("nextAfter").GetString() is not { } next)
+                break;
+            after = next;
+        }
+        listed.Count.ShouldBe((int)organisationsInShards);
+        listed.ShouldBe(listed.Order(StringComparer.Ordinal).Distinct().ToList());
+        listed.ShouldContain(organisations[0]);
+        listed.ShouldContain(organisations[1]);
+        listed.ShouldContain(organisations[2]);
+
+        // The export: the rows of the three shards, in the order they were recorded.
+        var export = await services.ClientOfB.GetStringAsync(
+            $"usage/export?from={Uri.EscapeDataString(from.ToString("O"))}&to={Uri.EscapeDataString(to.ToString("O"))}", Cancel);
+        var rows = export.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        long rowsInShards = 0;
+        foreach (var shard in ShardNames)
+            rowsInShards += await ShardDatabases.ScalarAsync(shard, $"SELECT count(*) FROM {Schema}.usage_event_log WHERE recorded_at >= $1 AND recorded_at < $2", from, to);
+        rows.Count.ShouldBe((int)rowsInShards);
+        foreach (var orgId in organisations)
+            rows.Where(row => row.GetProperty("orgId").GetString() == orgId).Sum(row => row.GetProperty("quantity").GetInt64()).ShouldBe(6, orgId);
+        var recorded = rows.Select(row => row.GetProperty("recordedAt").GetDateTimeOffset()).ToList();
+        recorded.ShouldBe(recorded.Order().ToList());
+    }
+
     /// <summary>A new organisation placed in <paramref name="shard"/> by the operators' command, then registered.</summary>
     private async Task<string> PlacedAsync(string shard, string tier)
     {

@@ -52,6 +52,10 @@ public sealed class UsageExportResult(UsageExport export) : IResult
 {
     private const int RowsPerFlush = 500;
 
+    /// <summary>The export's order, as PostgreSQL sorts it: by when recorded, then by event id (a uuid's order is its text's).</summary>
+    private static readonly IComparer<UsageEventView> RecordedOrder = Comparer<UsageEventView>.Create((a, b) =>
+        a.RecordedAt != b.RecordedAt ? a.RecordedAt.CompareTo(b.RecordedAt) : string.CompareOrdinal(a.EventId.ToString(), b.EventId.ToString()));
+
     private static readonly string[] CsvColumns =
     [
         "eventId", "type", "orgId", "feature", "quantity", "occurredAt", "recordedAt", "periodStart", "periodEnd",
@@ -61,8 +65,10 @@ public sealed class UsageExportResult(UsageExport export) : IResult
     public async Task ExecuteAsync(HttpContext http)
     {
         var json = http.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-        var session = http.RequestServices.GetRequiredService<IQuerySession>();
-        await using var rows = session.ExportAsync(export.From, export.To, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
+        // With shards, every shard's rows, merged into the order each gives them in (recorded, then event id).
+        await using var rows = http.RequestServices.GetRequiredService<IDocumentStore>().MergeAsync(
+            http.RequestServices.GetRequiredService<DatabaseSettings>(), session => session.ExportAsync(export.From, export.To, http.RequestAborted),
+            RecordedOrder, http.RequestAborted).GetAsyncEnumerator(http.RequestAborted);
         // The query runs before a byte is written: a database that cannot answer is a 503 problem, not a 200 cut short.
         var more = await rows.MoveNextAsync();
 

@@ -33,7 +33,12 @@ public sealed record ListOrganisationsReply(IReadOnlyList<Organisation> Organisa
 
 public static class ListOrganisationsHandler
 {
-    public static async Task<Outcome<ListOrganisationsReply>> Handle(ListOrganisations query, IQuerySession session, CancellationToken cancellation)
+    /// <summary>
+    /// With shards, each gives its first page after the cursor, and the page is the first of their union: each shard's
+    /// page holds every one of its organisations that can be on it.
+    /// </summary>
+    public static async Task<Outcome<ListOrganisationsReply>> Handle(
+        ListOrganisations query, IDocumentStore store, DatabaseSettings database, CancellationToken cancellation)
     {
         var limit = query.Limit ?? ListOrganisations.DefaultLimit;
         // A search is a substring, so LIKE's own wildcards in it are escaped; ids are compared in byte order (COLLATE "C"),
@@ -59,8 +64,11 @@ public static class ListOrganisationsHandler
         parameters.Add(limit + 1);
         // Marten completes a SQL that starts with "where" into a select of the documents.
         var where = conditions.Count == 0 ? "true" : string.Join(" and ", conditions);
-        var organisations = await session.QueryAsync<Organisation>(
-            $"where {where} order by id collate \"C\" limit ?", cancellation, [.. parameters]);
+        var parts = await store.ReadAsync(
+            database, session => session.QueryAsync<Organisation>($"where {where} order by id collate \"C\" limit ?", cancellation, [.. parameters]),
+            cancellation);
+        // Ids are letters, digits, '.', '_' and '-': ordinal order is the byte order of COLLATE "C".
+        var organisations = parts.SelectMany(part => part).OrderBy(o => o.Id, StringComparer.Ordinal).Take(limit + 1).ToList();
 
         var page = organisations.Take(limit).ToList();
         return new ListOrganisationsReply(page, organisations.Count > limit ? page[^1].Id : null);
