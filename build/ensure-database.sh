@@ -15,7 +15,7 @@ reader="usage_slices_reader"
 # A database's search_path names the schema of the service that last migrated it (the runbook's SQL needs it), so the
 # tests that db-assert it have databases of their own: the commands' test, and the three of the shards' tests
 # (docs/scaling.md). The Bench's shard row (bench/shards.sh) spreads organisations over usage_slices_bench and two more.
-databases=("usage_slices" "usage_slices_tests" "usage_slices_tests_commands" "usage_slices_tests_shard1" "usage_slices_tests_shard2" "usage_slices_tests_shard3" "usage_slices_bench" "usage_slices_bench_shard2" "usage_slices_bench_shard3")
+databases=("usage_slices" "usage_slices_tests" "usage_slices_tests_commands" "usage_slices_tests_shard1" "usage_slices_tests_shard2" "usage_slices_tests_shard3" "usage_slices_tests_shard4" "usage_slices_bench" "usage_slices_bench_shard2" "usage_slices_bench_shard3")
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 

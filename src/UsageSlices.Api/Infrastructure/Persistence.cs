@@ -70,6 +70,55 @@ public static class Persistence
         return withDefaults.ConnectionString;
     }
 
+    /// <summary>What Marten keeps, in every database alike: documents, events and their projections, the read model and the runbook views.</summary>
+    private static void DescribeDocuments(StoreOptions options, string schema)
+    {
+        options.DatabaseSchemaName = schema;
+        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+        // One connection per session, not one per command: every connection taken from the pool costs
+        // PostgreSQL Npgsql's seven-statement state reset, which pg_stat_statements showed to be most of the
+        // statements a check ran (14 of 18). Sessions are short (one handler) and always disposed.
+        options.UseStickyConnectionLifetimes = true;
+
+        // Organisation ids are the caller's own strings, and usage streams are keyed by (org, feature, period).
+        options.Events.StreamIdentity = StreamIdentity.AsString;
+        options.Projections.Add<OrganisationProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
+        options.Projections.Add<UsageCounterProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
+        options.Projections.Add(new UsageHistoryProjection(schema), JasperFx.Events.Projections.ProjectionLifecycle.Inline);
+
+        options.Schema.For<Organisation>().UniqueIndex(organisation => organisation.Slug);
+        options.Schema.For<UsageFeature>().Identity(feature => feature.Code);
+        options.Schema.For<SubscriptionTier>().Identity(tier => tier.Code);
+        options.Schema.For<IdempotencyRecord>();
+        options.Schema.For<LimitOverride>().Index(o => o.OrgId);
+        options.Schema.For<Reservation>().Index(r => r.OrgId);
+        options.Schema.For<ReservationKey>();
+        options.Schema.For<CorrectionKey>();
+        options.Schema.For<WebhookEndpoint>();
+        options.Schema.For<WebhookDelivery>().Index(d => d.WebhookId);
+        // Kept in the main database only, and used only with shards (docs/scaling.md).
+        options.Schema.For<OrganisationPlacement>().UniqueIndex(p => p.Slug!).Index(p => p.Shard);
+        // Two replications that find the same replica: one commits, the other is retried and finds it newer.
+        options.Schema.For<CatalogReplica>().UseOptimisticConcurrency(true);
+        options.Storage.Add(new ReadModelSchema(schema));
+        options.Listeners.Add(new UsageMetricsListener());
+    }
+
+    /// <summary>
+    /// The whole Marten schema applied to a database the service does not use yet (the <c>add-shard</c> command);
+    /// Wolverine's envelope tables follow when a service configured with it starts.
+    /// </summary>
+    public static async Task ApplySchemaAsync(string connectionString, string schema, CancellationToken cancellation)
+    {
+        await using var store = DocumentStore.For(options =>
+        {
+            options.Connection(connectionString);
+            DescribeDocuments(options, schema);
+        });
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+    }
+
     /// <param name="routing">Where the slices' messages go (the durable queue of async tracking): the slices say, not this file.</param>
     /// <param name="mediatorOnly">An operator's command: Wolverine only invokes handlers, with no durability agents of its own.</param>
     public static WebApplicationBuilder AddUsagePersistence(this WebApplicationBuilder builder, Action<WolverineOptions> routing, bool mediatorOnly)
@@ -97,36 +146,7 @@ public static class Persistence
                 options.Advanced.DefaultTenantUsageEnabled = true;
             }
 
-            options.DatabaseSchemaName = schema;
-            options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
-            options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
-            // One connection per session, not one per command: every connection taken from the pool costs
-            // PostgreSQL Npgsql's seven-statement state reset, which pg_stat_statements showed to be most of the
-            // statements a check ran (14 of 18). Sessions are short (one handler) and always disposed.
-            options.UseStickyConnectionLifetimes = true;
-
-            // Organisation ids are the caller's own strings, and usage streams are keyed by (org, feature, period).
-            options.Events.StreamIdentity = StreamIdentity.AsString;
-            options.Projections.Add<OrganisationProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
-            options.Projections.Add<UsageCounterProjection>(JasperFx.Events.Projections.ProjectionLifecycle.Inline);
-            options.Projections.Add(new UsageHistoryProjection(schema), JasperFx.Events.Projections.ProjectionLifecycle.Inline);
-
-            options.Schema.For<Organisation>().UniqueIndex(organisation => organisation.Slug);
-            options.Schema.For<UsageFeature>().Identity(feature => feature.Code);
-            options.Schema.For<SubscriptionTier>().Identity(tier => tier.Code);
-            options.Schema.For<IdempotencyRecord>();
-            options.Schema.For<LimitOverride>().Index(o => o.OrgId);
-            options.Schema.For<Reservation>().Index(r => r.OrgId);
-            options.Schema.For<ReservationKey>();
-            options.Schema.For<CorrectionKey>();
-            options.Schema.For<WebhookEndpoint>();
-            options.Schema.For<WebhookDelivery>().Index(d => d.WebhookId);
-            // Kept in the main database only, and used only with shards (docs/scaling.md).
-            options.Schema.For<OrganisationPlacement>().UniqueIndex(p => p.Slug!).Index(p => p.Shard);
-            // Two replications that find the same replica: one commits, the other is retried and finds it newer.
-            options.Schema.For<CatalogReplica>().UseOptimisticConcurrency(true);
-            options.Storage.Add(new ReadModelSchema(schema));
-            options.Listeners.Add(new UsageMetricsListener());
+            DescribeDocuments(options, schema);
         })
             .UseLightweightSessions()
             .InitializeWith<CatalogSeed>()

@@ -22,9 +22,8 @@ public static partial class Shards
         var configured = configuration.GetSection(Section).GetChildren()
             .Select(entry =>
             {
-                if (!ShardName().IsMatch(entry.Key) || entry.Key == Main)
-                    throw new InvalidOperationException(
-                        $"{Section}:{entry.Key}: a shard's name is 1 to 32 lower-case letters, digits or '-', and not \"{Main}\".");
+                if (NameProblem(entry.Key) is { } problem)
+                    throw new InvalidOperationException($"{Section}:{entry.Key}: {problem}");
                 if (string.IsNullOrWhiteSpace(entry.Value))
                     throw new InvalidOperationException($"{Section}:{entry.Key} must be a connection string.");
                 return new Shard(entry.Key, Persistence.WithDefaults(entry.Value));
@@ -32,6 +31,10 @@ public static partial class Shards
             .OrderBy(shard => shard.Name, StringComparer.Ordinal);
         return [new Shard(Main, mainConnectionString), .. configured];
     }
+
+    /// <summary>Why <paramref name="name"/> cannot name a shard, or <c>null</c> when it can.</summary>
+    public static string? NameProblem(string name) =>
+        ShardName().IsMatch(name) && name != Main ? null : $"a shard's name is 1 to 32 lower-case letters, digits or '-', and not \"{Main}\".";
 
     [GeneratedRegex("^[a-z0-9-]{1,32}$")]
     private static partial Regex ShardName();

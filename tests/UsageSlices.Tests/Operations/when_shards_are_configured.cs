@@ -85,6 +85,75 @@ public sealed class when_shards_are_configured
         shards.Output.Split('\n').ShouldContain(line => line.StartsWith("shard2 ") && !line.Contains("not answering"), shards.Output);
     }
 
+    [Fact]
+    public async Task add_shard_prepares_a_new_database_which_new_organisations_then_fill_first()
+    {
+        var fourth = ShardDatabases.Named("usage_slices_tests_shard4");
+        await ExecuteAsync(fourth, $"DROP SCHEMA IF EXISTS {Schema} CASCADE");
+        await using var service = new ServiceProcess(Schema, settings: ShardSettings);
+
+        var added = await service.RunCommandAsync("Production", "add-shard", "--name", "shard4", "--connection", fourth);
+
+        added.ExitCode.ShouldBe(0, added.Output);
+        added.Output.ShouldContain($"  Database__Shards__shard4={fourth}");
+        var tables = await TablesAsync(fourth);
+        foreach (var table in new[] { "mt_doc_organisation", "mt_events", "usage_event_log", "usage_catalog_version", "organisations", "usage_events" })
+            tables.ShouldContain(table);
+
+        // Configured as the line says, it takes the next new organisation, since it has the fewest: none, where each of
+        // the others has one at least (earlier runs' placements in the new shard are forgotten with its schema).
+        var withFourth = new Dictionary<string, string>(ShardSettings) { ["Database__Shards__shard4"] = fourth + ";Maximum Pool Size=6" };
+        await using var grown = new ServiceProcess(Schema, settings: withFourth);
+        await grown.StartAsync(Cancel);
+        await ExecuteAsync(Databases["main"], $"DELETE FROM {Schema}.mt_doc_organisationplacement WHERE data->>'shard' = 'shard4'");
+        foreach (var shard in Databases.Keys)
+        {
+            var place = await grown.RunCommandAsync("Production", "place-organisation", "--org", $"held-{Guid.NewGuid():N}"[..20], "--shard", shard);
+            place.ExitCode.ShouldBe(0, place.Output);
+        }
+        using var client = new HttpClient { BaseAddress = grown.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", grown.Tokens.Mint("shards-test", null, [Scopes.Admin], TimeSpan.FromMinutes(5)));
+        var orgId = $"fourth-{Guid.NewGuid():N}"[..24];
+        using (var register = await client.PutAsJsonAsync($"/api/v1/organisations/{orgId}", new { slug = orgId, name = "Fourth", tier = "pro" }, Cancel))
+            register.StatusCode.ShouldBe(HttpStatusCode.Created, await register.Content.ReadAsStringAsync(Cancel));
+        (await ScalarAsync(fourth, $"SELECT count(*) FROM {Schema}.mt_doc_organisation WHERE id = '{orgId}'")).ShouldBe(1L);
+        // The catalog reached it at start-up: the organisation's tier is there.
+        var limits = await client.GetFromJsonAsync<JsonElement>($"/api/v1/usage/{orgId}/limits", Cancel);
+        limits.GetProperty("tier").GetProperty("code").GetString().ShouldBe("pro");
+    }
+
+    [Theory]
+    [InlineData("main", "--name: a shard's name is 1 to 32 lower-case letters")]
+    [InlineData("Shard_4", "--name: a shard's name is 1 to 32 lower-case letters")]
+    [InlineData("shard2", "A shard named 'shard2' is configured already.")]
+    public async Task add_shard_refuses_a_bad_or_taken_name_and_changes_nothing(string name, string refusal)
+    {
+        var fourth = ShardDatabases.Named("usage_slices_tests_shard4");
+        var schema = $"usage_slices_refused_{Guid.NewGuid():N}"[..32];
+        await using var service = new ServiceProcess(schema, settings: ShardSettings);
+
+        var added = await service.RunCommandAsync("Production", "add-shard", "--name", name, "--connection", fourth);
+
+        added.ExitCode.ShouldNotBe(0, added.Output);
+        added.Output.ShouldContain(refusal);
+        (await TablesAsync(fourth, schema)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task add_shard_refuses_a_database_that_is_a_shard_already_and_names_one_that_does_not_answer()
+    {
+        await using var service = new ServiceProcess(Schema, settings: ShardSettings);
+
+        var again = await service.RunCommandAsync("Production", "add-shard", "--name", "shard9", "--connection", Databases["shard3"]);
+        again.ExitCode.ShouldNotBe(0, again.Output);
+        again.Output.ShouldContain("That database is shard 'shard3' already.");
+
+        var gone = await service.RunCommandAsync(
+            "Production", "add-shard", "--name", "gone", "--connection", $"Host=127.0.0.1;Port={ClosedPort()};Database=usage_slices_gone;Username=usage_slices;Password=usage_slices;Timeout=2");
+        gone.ExitCode.ShouldNotBe(0, gone.Output);
+        gone.Output.ShouldContain("The database does not answer:");
+    }
+
     [Theory]
     [InlineData("Database__Shards__main")]
     [InlineData("Database__Shards__Shard_2")]
@@ -105,16 +174,23 @@ public sealed class when_shards_are_configured
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<HashSet<string>> TablesAsync(string connectionString)
+    private static async Task<HashSet<string>> TablesAsync(string connectionString, string schema = Schema)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Cancel);
-        await using var command = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", connection) { Parameters = { new() { Value = Schema } } };
+        await using var command = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", connection) { Parameters = { new() { Value = schema } } };
         await using var reader = await command.ExecuteReaderAsync(Cancel);
         var tables = new HashSet<string>();
         while (await reader.ReadAsync(Cancel))
             tables.Add(reader.GetString(0));
         return tables;
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Cancel);
+        await new NpgsqlCommand(sql, connection).ExecuteNonQueryAsync(Cancel);
     }
 
     private static async Task<long> ScalarAsync(string connectionString, string sql)
