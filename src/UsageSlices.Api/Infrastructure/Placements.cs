@@ -14,7 +14,11 @@ namespace UsageSlices.Infrastructure;
 /// shards, as the <c>Organisation</c> document's own index does inside one database.
 /// </summary>
 /// <param name="Slug">The organisation's slug once registered; <c>null</c> while it is only placed.</param>
-public sealed record OrganisationPlacement(string Id, string Shard, string? Slug, DateTimeOffset PlacedAt);
+public sealed record OrganisationPlacement(string Id, string Shard, string? Slug, DateTimeOffset PlacedAt)
+{
+    /// <summary>The place of an organisation registered before shards were configured, which has no row: the main database.</summary>
+    public static OrganisationPlacement InMain(Organisation registered) => new(registered.Id, Shards.Main, registered.Slug, registered.CreatedAt);
+}
 
 /// <summary>
 /// Finds each organisation's shard, and sends the requests about it there: a handler invoked for the shard's
@@ -32,9 +36,9 @@ public sealed class Placements(DatabaseSettings database, IDocumentStore store, 
     public bool Sharded => database.Sharded;
 
     /// <summary>
-    /// The shard of <paramref name="orgId"/>. One without a placement is not registered, or was registered before
-    /// shards were configured: either way the main database answers for it. That answer is not held, since the
-    /// organisation may be registered in another shard a moment later.
+    /// The shard of <paramref name="orgId"/>. One without a placement was registered before shards were configured,
+    /// and is in the main database for good, so that is held like a placement; or it is not registered, and the main
+    /// database answers for it, but not for good: it may be registered in another shard a moment later.
     /// </summary>
     public async ValueTask<string> ShardOfAsync(string orgId, CancellationToken cancellation)
     {
@@ -42,11 +46,15 @@ public sealed class Placements(DatabaseSettings database, IDocumentStore store, 
             return Shards.Main;
         if (held.TryGetValue(orgId, out var shard))
             return shard;
-        await using var session = store.QuerySession(Shards.Main);
-        if (await session.LoadAsync<OrganisationPlacement>(orgId, cancellation) is not { } placement)
-            return Shards.Main;
-        Hold(placement);
-        return placement.Shard;
+        await using var session = store.QuerySession();
+        if (await session.LoadAsync<OrganisationPlacement>(orgId, cancellation) is { } placement)
+        {
+            Hold(placement);
+            return placement.Shard;
+        }
+        if (await session.LoadAsync<Organisation>(orgId, cancellation) is { } registered)
+            Hold(OrganisationPlacement.InMain(registered));
+        return Shards.Main;
     }
 
     /// <summary>Whether <paramref name="orgId"/> is registered, in the shard that holds it: for what names an organisation without acting for it (a webhook's filter).</summary>
@@ -61,9 +69,13 @@ public sealed class Placements(DatabaseSettings database, IDocumentStore store, 
         await InvokeInShardAsync<T>(
             bus, Sharded && message is IForOrganisation about ? await ShardOfAsync(about.OrgId, cancellation) : Shards.Main, message, cancellation);
 
-    /// <summary>The handler of <paramref name="message"/>, with its session and outbox in <paramref name="shard"/>'s database.</summary>
+    /// <summary>
+    /// The handler of <paramref name="message"/>, with its session and outbox in <paramref name="shard"/>'s database. The
+    /// main database's are opened without a tenant, as with one database: Marten records a stream's tenant with it and
+    /// refuses an append under another, so the streams written before shards were configured stay writable.
+    /// </summary>
     public Task<T> InvokeInShardAsync<T>(IMessageBus bus, string shard, object message, CancellationToken cancellation) =>
-        Sharded ? bus.InvokeForTenantAsync<T>(shard, message, cancellation) : bus.InvokeAsync<T>(message, cancellation);
+        Sharded && shard != Shards.Main ? bus.InvokeForTenantAsync<T>(shard, message, cancellation) : bus.InvokeAsync<T>(message, cancellation);
 
     /// <summary>
     /// Where a registration of <paramref name="orgId"/> with <paramref name="slug"/> goes: its placement, made now if
@@ -80,7 +92,7 @@ public sealed class Placements(DatabaseSettings database, IDocumentStore store, 
         // the unique keys refuse the loser, whose next round reads what the winner wrote.
         for (var attempt = 1; ; attempt++)
         {
-            await using var session = store.LightweightSession(Shards.Main);
+            await using var session = store.LightweightSession();
             var existing = await session.LoadAsync<OrganisationPlacement>(orgId, cancellation);
             var owner = await session.Query<OrganisationPlacement>().Where(p => p.Slug == slug).Select(p => p.Id).FirstOrDefaultAsync(cancellation);
             if (owner is not null && owner != orgId)
@@ -115,7 +127,7 @@ public sealed class Placements(DatabaseSettings database, IDocumentStore store, 
     {
         if (!Sharded)
             return;
-        await using var session = store.LightweightSession(Shards.Main);
+        await using var session = store.LightweightSession();
         if (await session.LoadAsync<OrganisationPlacement>(orgId, cancellation) is not { } placement)
             return;
         // The shard stays: the row is the organisation's place from now on, registered or not.
@@ -130,11 +142,9 @@ public sealed class Placements(DatabaseSettings database, IDocumentStore store, 
             return Refusal.Invalid("shard", $"'{shard}' is not a configured shard ({string.Join(", ", database.Shards.Select(s => s.Name))}).");
         if (!Sharded)
             return new OrganisationPlacement(orgId, Shards.Main, null, time.GetUtcNow());
-        await using var session = store.LightweightSession(Shards.Main);
+        await using var session = store.LightweightSession();
         var existing = await session.LoadAsync<OrganisationPlacement>(orgId, cancellation)
-            ?? (await session.LoadAsync<Organisation>(orgId, cancellation) is { } registered
-                ? new OrganisationPlacement(orgId, Shards.Main, registered.Slug, registered.CreatedAt)
-                : null);
+            ?? (await session.LoadAsync<Organisation>(orgId, cancellation) is { } registered ? OrganisationPlacement.InMain(registered) : null);
         if (existing is not null)
             return existing.Shard == shard
                 ? existing
@@ -184,9 +194,9 @@ public sealed record Placed(string Shard, OrganisationPlacement? Before);
 
 public static class ShardSessions
 {
-    /// <summary>A session on one shard's database; with one database, Marten has no tenants to name.</summary>
+    /// <summary>A session on one shard's database; the main database's has no tenant, as with one database (<see cref="Placements.InvokeInShardAsync{T}"/>).</summary>
     public static IQuerySession QuerySessionOf(this IDocumentStore store, DatabaseSettings database, string shard) =>
-        database.Sharded ? store.QuerySession(shard) : store.QuerySession();
+        database.Sharded && shard != Shards.Main ? store.QuerySession(shard) : store.QuerySession();
 
     /// <summary>The shard a session's database is: a session opened without a tenant is in the main database.</summary>
     public static string ShardOf(this IQuerySession session) =>

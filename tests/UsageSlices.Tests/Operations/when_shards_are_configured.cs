@@ -86,6 +86,48 @@ public sealed class when_shards_are_configured
     }
 
     [Fact]
+    public async Task an_organisation_registered_before_shards_were_configured_stays_in_the_main_database_and_is_served_there()
+    {
+        // Registered by the one-database service over the main database alone.
+        var orgId = $"before-{Guid.NewGuid():N}"[..24];
+        await using (var alone = new ServiceProcess(Schema, Databases["main"] + ";Maximum Pool Size=6"))
+        {
+            await alone.StartAsync(Cancel);
+            using var client = ClientOf(alone);
+            using var register = await client.PutAsJsonAsync($"/api/v1/organisations/{orgId}", new { slug = orgId, name = "Before", tier = "pro" }, Cancel);
+            register.StatusCode.ShouldBe(HttpStatusCode.Created);
+            using var track = await client.PostAsJsonAsync($"/api/v1/usage/{orgId}/track", new { feature = "API_CALLS", quantity = 2 }, Cancel);
+            track.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        await using var sharded = new ServiceProcess(Schema, settings: ShardSettings);
+        await sharded.StartAsync(Cancel);
+        using var shardedClient = ClientOf(sharded);
+        (await ShardDatabases.ScalarAsync("main", $"SELECT count(*) FROM {Schema}.mt_doc_organisationplacement WHERE id = '{orgId}'")).ShouldBe(0L);
+        for (var i = 0; i < 2; i++)
+        {
+            using var track = await shardedClient.PostAsJsonAsync($"/api/v1/usage/{orgId}/track", new { feature = "API_CALLS", quantity = 3 }, Cancel);
+            track.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+        var check = await shardedClient.GetFromJsonAsync<JsonElement>($"/api/v1/usage/{orgId}/check/API_CALLS", Cancel);
+        check.GetProperty("used").GetInt64().ShouldBe(8);
+
+        // Registered again, it is placed where it is: in the main database.
+        using (var again = await shardedClient.PutAsJsonAsync($"/api/v1/organisations/{orgId}", new { slug = orgId, name = "Before, again" }, Cancel))
+            again.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await ShardDatabases.ScalarAsync("main", $"SELECT count(*) FROM {Schema}.mt_doc_organisationplacement WHERE id = '{orgId}' AND data->>'shard' = 'main'")).ShouldBe(1L);
+        foreach (var shard in new[] { "shard2", "shard3" })
+            (await ScalarAsync(Databases[shard], $"SELECT count(*) FROM {Schema}.mt_doc_organisation WHERE id = '{orgId}'")).ShouldBe(0L);
+    }
+
+    private static HttpClient ClientOf(ServiceProcess service)
+    {
+        var client = new HttpClient { BaseAddress = service.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", service.Tokens.Mint("shards-test", null, [Scopes.Admin], TimeSpan.FromMinutes(5)));
+        return client;
+    }
+
+    [Fact]
     public async Task add_shard_prepares_a_new_database_which_new_organisations_then_fill_first()
     {
         var fourth = ShardDatabases.Named("usage_slices_tests_shard4");
